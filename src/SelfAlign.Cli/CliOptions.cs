@@ -1,0 +1,55 @@
+using System.CommandLine;
+using SelfAlign.Modeling;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace SelfAlign.Cli;
+
+/// <summary>Options shared by several commands, and their effect on the runtime.</summary>
+internal static class CliOptions
+{
+    public static readonly Option<int> Threads = new("--threads")
+    {
+        Description = "CPU threads for tensor math (default: all cores).",
+        Recursive = true,
+        DefaultValueFactory = _ => Environment.ProcessorCount,
+    };
+
+    public static Option<string> DType(string description) => new("--dtype")
+    {
+        Description = description,
+        DefaultValueFactory = _ => "bf16",
+    };
+
+    /// <summary>Applies the runtime options of a parsed command line.</summary>
+    public static void Apply(ParseResult parse) => torch.set_num_threads(Math.Max(1, parse.GetValue(Threads)));
+
+    /// <summary>Parses a dtype name as users write it (bf16, bfloat16, f32, float32, f16, float16).</summary>
+    public static ScalarType ParseDType(string name) => name.ToLowerInvariant() switch
+    {
+        "bf16" or "bfloat16" => ScalarType.BFloat16,
+        "f32" or "fp32" or "float32" or "float" => ScalarType.Float32,
+        "f16" or "fp16" or "float16" or "half" => ScalarType.Float16,
+        _ => throw new UsageException($"unknown dtype '{name}' (use bf16, f32 or f16)"),
+    };
+}
+
+/// <summary>A mistake in how a command was called.</summary>
+internal sealed class UsageException(string message) : Exception(message);
+
+/// <summary>Turns the library's expected failures into one clear line and an exit code.</summary>
+internal static class CliErrors
+{
+    public static int Run(Func<int> body)
+    {
+        try
+        {
+            return body();
+        }
+        catch (Exception e) when (e is ModelFormatException or UsageException or IOException or UnauthorizedAccessException)
+        {
+            Console.Error.WriteLine($"error: {e.Message}");
+            return 2;
+        }
+    }
+}

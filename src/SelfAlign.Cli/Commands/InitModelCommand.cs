@@ -1,0 +1,84 @@
+using System.CommandLine;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using SelfAlign.IO;
+using SelfAlign.Modeling;
+using SelfAlign.Modeling.Safetensors;
+
+namespace SelfAlign.Cli.Commands;
+
+/// <summary><c>selfalign init-model</c>: a random-weight model folder in the real Hugging Face format.</summary>
+internal static class InitModelCommand
+{
+    /// <summary>Files copied from the config's folder when present, so the new folder is complete.</summary>
+    static readonly string[] CompanionFiles =
+        ["tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "generation_config.json", "chat_template.jinja"];
+
+    public static Command Create()
+    {
+        var config = new Option<FileInfo>("--config") { Description = "A Hugging Face config.json.", Required = true };
+        var seed = new Option<long>("--seed") { Description = "Random seed.", DefaultValueFactory = _ => 0 };
+        var output = new Option<DirectoryInfo>("--out") { Description = "Folder to write.", Required = true };
+        var layers = new Option<int?>("--layers") { Description = "Keep only this many layers." };
+        var dtype = CliOptions.DType("Storage dtype of the weights (bf16, f32, f16).");
+        var shard = new Option<long>("--max-shard-bytes")
+        {
+            Description = "Split the weights into shards of at most this many bytes (with model.safetensors.index.json).",
+            DefaultValueFactory = _ => 5_000_000_000,
+        };
+        var command = new Command("init-model", "Write a random-weight model folder for tests and benchmarks.")
+        {
+            config, seed, output, layers, dtype, shard,
+        };
+        command.SetAction(parse =>
+        {
+            CliOptions.Apply(parse);
+            Run(parse.GetRequiredValue(config).FullName, parse.GetValue(seed), parse.GetRequiredValue(output).FullName,
+                parse.GetValue(layers), CliOptions.ParseDType(parse.GetValue(dtype)!), parse.GetValue(shard));
+            return 0;
+        });
+        return command;
+    }
+
+    static void Run(string configPath, long seed, string outDir, int? layers, TorchSharp.torch.ScalarType dtype, long maxShardBytes)
+    {
+        if (!File.Exists(configPath)) throw new UsageException($"{configPath}: file not found");
+        var json = JsonNode.Parse(File.ReadAllText(configPath)) as JsonObject
+            ?? throw new ModelFormatException(configPath, "expected a JSON object");
+        if (layers is int k)
+        {
+            if (k < 1) throw new UsageException("--layers must be at least 1");
+            json["num_hidden_layers"] = k;
+            if (json["layer_types"] is JsonArray types)
+                json["layer_types"] = new JsonArray(types.Take(k).Select(t => t?.DeepClone()).ToArray());
+        }
+        json["torch_dtype"] = dtype switch
+        {
+            TorchSharp.torch.ScalarType.Float32 => "float32",
+            TorchSharp.torch.ScalarType.Float16 => "float16",
+            _ => "bfloat16",
+        };
+        var config = ModelConfig.Parse(json, configPath);
+
+        Directory.CreateDirectory(outDir);
+        var tensors = RandomWeights.Create(config, seed, dtype);
+        long parameters = tensors.Sum(t => t.Value.numel());
+        try
+        {
+            Checkpoint.Write(outDir, tensors, maxShardBytes);
+        }
+        finally
+        {
+            foreach (var t in tensors) t.Value.Dispose();
+        }
+        AtomicFile.WriteAllText(Path.Combine(outDir, ModelFolder.ConfigFile), json.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+        string sourceDir = Path.GetDirectoryName(configPath)!;
+        foreach (string file in CompanionFiles)
+        {
+            string from = Path.Combine(sourceDir, file);
+            // Copied by content, so the new folder's files are writable whatever the source's mode.
+            if (File.Exists(from)) File.WriteAllBytes(Path.Combine(outDir, file), File.ReadAllBytes(from));
+        }
+        Console.WriteLine($"wrote {outDir}: {config.ModelType}, {config.NumLayers} layers, {parameters:N0} parameters, seed {seed}");
+    }
+}

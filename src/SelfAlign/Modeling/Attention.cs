@@ -1,0 +1,95 @@
+using TorchSharp;
+using static TorchSharp.torch;
+using F = TorchSharp.torch.nn.functional;
+
+namespace SelfAlign.Modeling;
+
+/// <summary>What every layer's attention needs from one forward call.</summary>
+/// <param name="Cos">RoPE cos table [batch, 1, seq, head_dim].</param>
+/// <param name="SinSigned">RoPE signed sin table, same shape.</param>
+/// <param name="MaskFor">The boolean mask [batch, 1, seq, keys] for a layer's sliding window (null: full attention), or null when plain causal attention needs no mask.</param>
+/// <param name="IsCausal">True when no mask is given and the queries are the first positions of the sequence.</param>
+internal sealed record AttentionContext(Tensor Cos, Tensor SinSigned, Func<int?, Tensor?> MaskFor, bool IsCausal);
+
+/// <summary>
+/// Grouped-query self-attention with the q/k/v projections fused into one matrix, optional q/k/v
+/// and output biases (Qwen2, Llama), optional per-head q/k RMSNorm (Qwen3) and a sliding window (Mistral).
+/// </summary>
+internal sealed class Attention : IDisposable
+{
+    readonly ModelConfig _c;
+    readonly RotaryEmbedding _rope;
+    readonly int? _window;
+
+    public Attention(ModelConfig config, RotaryEmbedding rope, int? window, Tensor qkvWeight, Tensor? qkvBias,
+        Tensor outputWeight, Tensor? outputBias, Tensor? qkNormWeight)
+    {
+        _c = config;
+        _rope = rope;
+        _window = window;
+        QkvWeight = qkvWeight;
+        QkvBias = qkvBias;
+        OutputWeight = outputWeight;
+        OutputBias = outputBias;
+        QkNormWeight = qkNormWeight;
+    }
+
+    /// <summary>[(heads + 2 kv_heads) * head_dim, hidden]: q, k and v projections stacked.</summary>
+    public Tensor QkvWeight { get; }
+    public Tensor? QkvBias { get; }
+    public Tensor OutputWeight { get; }
+    public Tensor? OutputBias { get; }
+    /// <summary>[heads + kv_heads, 1, head_dim]: Qwen3's q_norm weight repeated per query head, then k_norm per key head.</summary>
+    public Tensor? QkNormWeight { get; }
+
+    /// <summary>x: [batch, seq, hidden] -> [batch, seq, hidden].</summary>
+    public Tensor Forward(Tensor x, AttentionContext ctx, int layer, KvCache? cache)
+    {
+        using var scope = torch.NewDisposeScope();
+        long b = x.shape[0], t = x.shape[1];
+        int h = _c.NumHeads, kvh = _c.NumKvHeads, d = _c.HeadDim;
+
+        // [b, t, heads_total * d] -> [b, heads_total, t, d]; q and k heads are normed and rotated together.
+        var qkv = F.linear(x, QkvWeight, QkvBias).view(b, t, h + 2 * kvh, d).transpose(1, 2);
+        var qk = qkv.narrow(1, 0, h + kvh);
+        if (QkNormWeight is not null) qk = RmsNorm.Apply(qk, QkNormWeight, _c.RmsNormEps);
+        qk = _rope.Apply(qk, ctx.Cos, ctx.SinSigned);
+        var q = qk.narrow(1, 0, h);
+        var k = qk.narrow(1, h, kvh);
+        var v = qkv.narrow(1, h + kvh, kvh);
+        if (cache is not null) (k, v) = cache.Append(layer, k, v);
+
+        var mask = ctx.MaskFor(_window);
+        Tensor output;
+        if (t == 1 && h != kvh)
+        {
+            // One query per row: fold the query heads of a group into the query axis so each KV
+            // head serves its group without materializing repeated keys and values.
+            var grouped = q.reshape(b, kvh, h / kvh, d);
+            output = F.scaled_dot_product_attention(grouped, k, v, mask).reshape(b, h, 1, d);
+        }
+        else
+        {
+            output = F.scaled_dot_product_attention(q, RepeatKv(k), RepeatKv(v), mask, is_casual: ctx.IsCausal);
+        }
+        var merged = output.transpose(1, 2).reshape(b, t, h * d);
+        return F.linear(merged, OutputWeight, OutputBias).MoveToOuterDisposeScope();
+    }
+
+    Tensor RepeatKv(Tensor kv)
+    {
+        int groups = _c.NumHeads / _c.NumKvHeads;
+        if (groups == 1) return kv;
+        long b = kv.shape[0], s = kv.shape[2];
+        return kv.unsqueeze(2).expand(b, _c.NumKvHeads, groups, s, _c.HeadDim).reshape(b, _c.NumHeads, s, _c.HeadDim);
+    }
+
+    public void Dispose()
+    {
+        QkvWeight.Dispose();
+        QkvBias?.Dispose();
+        OutputWeight.Dispose();
+        OutputBias?.Dispose();
+        QkNormWeight?.Dispose();
+    }
+}

@@ -1,0 +1,164 @@
+using TorchSharp;
+using static TorchSharp.torch;
+using F = TorchSharp.torch.nn.functional;
+
+namespace SelfAlign.Modeling;
+
+/// <summary>Which positions a forward pass turns into logits.</summary>
+public enum LogitPositions
+{
+    /// <summary>Every input position.</summary>
+    All,
+    /// <summary>Only the last input position of each row (what generation and judges need).</summary>
+    Last,
+}
+
+/// <summary>
+/// A decoder-only transformer (Llama, Mistral, Qwen2, Qwen3 and their derivatives) parameterized
+/// by <see cref="ModelConfig"/>: embeddings, pre-norm blocks of grouped-query attention and SwiGLU
+/// MLP, final RMSNorm and an LM head, tied or not. Weights live on one device in one compute dtype.
+/// </summary>
+public sealed class CausalLm : IDisposable
+{
+    readonly DecoderLayer[] _layers;
+    readonly RotaryEmbedding _rope;
+
+    internal CausalLm(ModelConfig config, Device device, ScalarType dtype, Tensor embedding, DecoderLayer[] layers,
+        Tensor finalNorm, Tensor? lmHead, RotaryEmbedding rope)
+    {
+        Config = config;
+        Device = device;
+        DType = dtype;
+        Embedding = embedding;
+        _layers = layers;
+        FinalNorm = finalNorm;
+        LmHeadWeight = lmHead;
+        _rope = rope;
+    }
+
+    /// <summary>
+    /// Builds a model from weights already in memory, by Hugging Face name (any dtype, CPU). The
+    /// tensors are copied into the model's layout; the caller keeps ownership of the originals.
+    /// </summary>
+    public static CausalLm FromWeights(ModelConfig config, IReadOnlyDictionary<string, Tensor> weights, LoadOptions? options = null)
+    {
+        options ??= new LoadOptions();
+        return CheckpointMapping.Build(config, name => weights.TryGetValue(name, out var t) ? t.alias()
+            : throw new ArgumentException($"missing tensor '{name}'"), options.Device ?? torch.CPU, options.DType);
+    }
+
+    /// <summary>The architecture.</summary>
+    public ModelConfig Config { get; }
+    /// <summary>Where the weights live.</summary>
+    public Device Device { get; }
+    /// <summary>The compute dtype (bfloat16 or float32).</summary>
+    public ScalarType DType { get; }
+    internal Tensor Embedding { get; }
+    internal Tensor FinalNorm { get; }
+    internal Tensor? LmHeadWeight { get; }
+    internal IReadOnlyList<DecoderLayer> Layers => _layers;
+
+    /// <summary>The output projection [vocab, hidden]: the embedding matrix when tied.</summary>
+    internal Tensor OutputWeight => LmHeadWeight ?? Embedding;
+
+    /// <summary>A KV cache for this model with room for <paramref name="capacity"/> positions per row.</summary>
+    public KvCache CreateCache(int batchSize, int capacity) => new(Config, batchSize, capacity, DType, Device);
+
+    /// <summary>
+    /// Runs the model on <paramref name="inputIds"/> [batch, seq] (int64) and returns float32 logits
+    /// [batch, seq or 1, vocab or |subset|].
+    /// </summary>
+    /// <param name="inputIds">Token ids. Rows of different lengths are left-padded.</param>
+    /// <param name="attentionMask">[batch, seq], 1 for real tokens and 0 for padding; null when nothing is padded.</param>
+    /// <param name="cache">Keys and values of earlier positions; the new ones are appended to it.</param>
+    /// <param name="positions">Which positions produce logits.</param>
+    /// <param name="vocabSubset">Token ids to project onto instead of the whole vocabulary (judges read a few label tokens).</param>
+    public Tensor Forward(Tensor inputIds, Tensor? attentionMask = null, KvCache? cache = null,
+        LogitPositions positions = LogitPositions.All, Tensor? vocabSubset = null)
+    {
+        using var scope = torch.NewDisposeScope();
+        var hidden = Hidden(inputIds, attentionMask, cache);
+        if (positions == LogitPositions.Last) hidden = hidden.narrow(1, hidden.shape[1] - 1, 1);
+        hidden = RmsNorm.Apply(hidden, FinalNorm, Config.RmsNormEps);
+        var head = vocabSubset is null ? OutputWeight : OutputWeight.index_select(0, vocabSubset.to(ScalarType.Int64, Device));
+        return F.linear(hidden, head).to(ScalarType.Float32).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>The residual stream after the last block (before the final norm), [batch, seq, hidden].</summary>
+    Tensor Hidden(Tensor inputIds, Tensor? attentionMask, KvCache? cache)
+    {
+        long b = inputIds.shape[0], t = inputIds.shape[1];
+        if (cache is not null && cache.BatchSize != b)
+            throw new ArgumentException($"cache holds {cache.BatchSize} rows, input has {b}");
+        var ids = inputIds.to(ScalarType.Int64, Device);
+        int past = cache?.Length ?? 0;
+
+        var newMask = attentionMask is null ? torch.ones(b, t, ScalarType.Bool, Device) : attentionMask.to(ScalarType.Bool, Device);
+        bool newPadding = attentionMask is not null && !newMask.all().item<bool>();
+        bool padded = newPadding || (cache?.HasPadding ?? false);
+        var fullMask = cache is null ? newMask : torch.cat([cache.Mask, newMask], 1);
+
+        // Position ids count real tokens only, so a left-padded row starts at 0 like an unpadded one.
+        var counts = newMask.to(ScalarType.Int64).cumsum(1);
+        var start = cache?.NextPosition.unsqueeze(1) ?? torch.zeros(b, 1, ScalarType.Int64, Device);
+        var positionIds = counts.add(start).sub(1).clamp_min(0);
+        var (cos, sin) = _rope.Tables(positionIds, DType);
+
+        var masks = new Dictionary<int, Tensor?>();
+        int keys = past + (int)t;
+        bool causalOnly = !padded && (past == 0 || t == 1);
+        Tensor? MaskFor(int? window)
+        {
+            bool windowBites = window is int w && keys > w;
+            if (causalOnly && !windowBites) return null;
+            int key = window ?? -1;
+            if (!masks.TryGetValue(key, out var m))
+                masks[key] = m = BuildMask(fullMask, past, (int)t, windowBites ? window : null);
+            return m;
+        }
+        var ctx = new AttentionContext(cos, sin, MaskFor, IsCausal: causalOnly && t > 1);
+
+        var x = Embedding.index_select(0, ids.flatten()).view(b, t, Config.HiddenSize);
+        if (cache is not null) cache.Reserve((int)t);
+        for (int i = 0; i < _layers.Length; i++)
+        {
+            var next = _layers[i].Forward(x, ctx, i, cache);
+            x.Dispose();
+            x = next;
+        }
+        cache?.Commit((int)t, fullMask, start.squeeze(1).add(newMask.to(ScalarType.Int64).sum(1)), newPadding);
+        return x;
+    }
+
+    /// <summary>
+    /// [batch, 1, t, keys] bool, true where query i (at slot past + i) may attend to key j: j is a real
+    /// token, j is not in the future and, with a window, closer than the window. A query always
+    /// sees itself, so padded query rows stay finite.
+    /// </summary>
+    Tensor BuildMask(Tensor fullMask, int past, int t, int? window)
+    {
+        int keys = past + t;
+        var query = torch.arange(past, keys, ScalarType.Int64, Device).unsqueeze(1);
+        var key = torch.arange(0, keys, ScalarType.Int64, Device).unsqueeze(0);
+        var allowed = key.le(query);
+        if (window is int w) allowed = allowed.logical_and(query.sub(key).lt(w));
+        allowed = allowed.unsqueeze(0).logical_and(fullMask.unsqueeze(1));
+        return allowed.logical_or(key.eq(query).unsqueeze(0)).unsqueeze(1);
+    }
+
+    /// <summary>Number of parameters (the tied LM head counted once).</summary>
+    public long ParameterCount => Parameters().Sum(p => p.Tensor.numel());
+
+    /// <summary>Every weight under its Hugging Face name, as views of the fused tensors.</summary>
+    public IEnumerable<(string Name, Tensor Tensor)> Parameters() => CheckpointMapping.Split(this);
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        Embedding.Dispose();
+        foreach (var layer in _layers) layer.Dispose();
+        FinalNorm.Dispose();
+        LmHeadWeight?.Dispose();
+        _rope.Dispose();
+    }
+}

@@ -1,0 +1,113 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace SelfAlign.Modeling;
+
+/// <summary>
+/// Maps between Hugging Face tensor names and the fused layout of <see cref="CausalLm"/>
+/// (q/k/v stacked, gate/up stacked, Qwen3 q/k norms broadcast per head).
+/// </summary>
+internal static class CheckpointMapping
+{
+    /// <summary>
+    /// Builds a model from named tensors. <paramref name="read"/> returns a CPU tensor in its stored
+    /// dtype; each is converted to <paramref name="dtype"/> on <paramref name="device"/> and released,
+    /// so peak memory stays near one copy of the weights.
+    /// </summary>
+    public static CausalLm Build(ModelConfig c, Func<string, Tensor> read, Device device, ScalarType dtype)
+    {
+        var owned = new List<IDisposable>();
+        Tensor Load(string name)
+        {
+            using var stored = read(name);
+            var t = stored.to(dtype, device).DetachFromDisposeScope();
+            owned.Add(t);
+            return t;
+        }
+        Tensor Fuse(string prefix, string[] parts, string suffix)
+        {
+            var pieces = parts.Select(p => Load($"{prefix}{p}.{suffix}")).ToArray();
+            var fused = torch.cat(pieces, 0).DetachFromDisposeScope();
+            foreach (var piece in pieces) piece.Dispose();
+            owned.Add(fused);
+            return fused;
+        }
+        try
+        {
+            var rope = new RotaryEmbedding(c, device);
+            owned.Add(rope);
+            var layers = new DecoderLayer[c.NumLayers];
+            for (int i = 0; i < c.NumLayers; i++)
+            {
+                string p = WeightNames.Layer(i);
+                Tensor? qkNorm = null;
+                if (c.QkNorm)
+                {
+                    using var q = Load(p + WeightNames.QueryNorm);
+                    using var k = Load(p + WeightNames.KeyNorm);
+                    qkNorm = torch.cat([q.expand(c.NumHeads, c.HeadDim), k.expand(c.NumKvHeads, c.HeadDim)], 0)
+                        .unsqueeze(1).contiguous().DetachFromDisposeScope();
+                    owned.Add(qkNorm);
+                }
+                var attention = new Attention(c, rope, c.SlidingWindows[i],
+                    Fuse(p, WeightNames.QkvProjections, "weight"),
+                    c.AttentionBias ? Fuse(p, WeightNames.QkvProjections, "bias") : null,
+                    Load($"{p}{WeightNames.OutputProjection}.weight"),
+                    c.OutputBias ? Load($"{p}{WeightNames.OutputProjection}.bias") : null,
+                    qkNorm);
+                var mlp = new Mlp(
+                    Fuse(p, WeightNames.GateUpProjections, "weight"),
+                    c.MlpBias ? Fuse(p, WeightNames.GateUpProjections, "bias") : null,
+                    Load($"{p}{WeightNames.DownProjection}.weight"),
+                    c.MlpBias ? Load($"{p}{WeightNames.DownProjection}.bias") : null);
+                layers[i] = new DecoderLayer(attention, mlp, Load(p + WeightNames.InputNorm), Load(p + WeightNames.PostAttentionNorm), c.RmsNormEps);
+            }
+            return new CausalLm(c, device, dtype, Load(WeightNames.Embedding), layers, Load(WeightNames.FinalNorm),
+                c.TieWordEmbeddings ? null : Load(WeightNames.LmHead), rope);
+        }
+        catch
+        {
+            foreach (var o in owned) o.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>The model's weights under their Hugging Face names, as views (the tied head is not repeated).</summary>
+    public static IEnumerable<(string Name, Tensor Tensor)> Split(CausalLm model)
+    {
+        var c = model.Config;
+        long q = (long)c.NumHeads * c.HeadDim, kv = (long)c.NumKvHeads * c.HeadDim, m = c.IntermediateSize;
+        yield return (WeightNames.Embedding, model.Embedding);
+        for (int i = 0; i < c.NumLayers; i++)
+        {
+            string p = WeightNames.Layer(i);
+            var layer = model.Layers[i];
+            var a = layer.Attention;
+            long[] starts = [0, q, q + kv], rows = [q, kv, kv];
+            for (int j = 0; j < 3; j++)
+            {
+                yield return ($"{p}{WeightNames.QkvProjections[j]}.weight", a.QkvWeight.narrow(0, starts[j], rows[j]));
+                if (a.QkvBias is not null) yield return ($"{p}{WeightNames.QkvProjections[j]}.bias", a.QkvBias.narrow(0, starts[j], rows[j]));
+            }
+            yield return ($"{p}{WeightNames.OutputProjection}.weight", a.OutputWeight);
+            if (a.OutputBias is not null) yield return ($"{p}{WeightNames.OutputProjection}.bias", a.OutputBias);
+            if (a.QkNormWeight is not null)
+            {
+                yield return (p + WeightNames.QueryNorm, a.QkNormWeight[0, 0]);
+                yield return (p + WeightNames.KeyNorm, a.QkNormWeight[c.NumHeads, 0]);
+            }
+            var mlp = layer.Mlp;
+            for (int j = 0; j < 2; j++)
+            {
+                yield return ($"{p}{WeightNames.GateUpProjections[j]}.weight", mlp.GateUpWeight.narrow(0, j * m, m));
+                if (mlp.GateUpBias is not null) yield return ($"{p}{WeightNames.GateUpProjections[j]}.bias", mlp.GateUpBias.narrow(0, j * m, m));
+            }
+            yield return ($"{p}{WeightNames.DownProjection}.weight", mlp.DownWeight);
+            if (mlp.DownBias is not null) yield return ($"{p}{WeightNames.DownProjection}.bias", mlp.DownBias);
+            yield return (p + WeightNames.InputNorm, layer.InputNorm);
+            yield return (p + WeightNames.PostAttentionNorm, layer.PostAttentionNorm);
+        }
+        yield return (WeightNames.FinalNorm, model.FinalNorm);
+        if (model.LmHeadWeight is not null) yield return (WeightNames.LmHead, model.LmHeadWeight);
+    }
+}

@@ -1,0 +1,72 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+
+namespace SelfAlign.Modeling;
+
+/// <summary>Typed access to the fields of a JSON config object, with errors that name file and field.</summary>
+internal sealed class ConfigReader(JsonObject json, string file, string prefix = "")
+{
+    public string File => file;
+
+    public string String(string name) => OptionalString(name) ?? throw Missing(name);
+    public int Int(string name) => OptionalInt(name) ?? throw Missing(name);
+    public double Double(string name) => OptionalDouble(name) ?? throw Missing(name);
+
+    public string? OptionalString(string name) => Scalar(name, JsonValueKind.String)?.GetValue<string>();
+    public bool? OptionalBool(string name) => Scalar(name, JsonValueKind.True)?.GetValue<bool>();
+    public double? OptionalDouble(string name) => Scalar(name, JsonValueKind.Number)?.GetValue<double>();
+
+    public int? OptionalInt(string name) => Scalar(name, JsonValueKind.Number) switch
+    {
+        null => null,
+        var v when v.TryGetValue<int>(out int i) => i,
+        var v => throw Invalid(name, $"expected an integer, got {v.ToJsonString()}"),
+    };
+
+    public JsonObject? OptionalObject(string name) => json[name] switch
+    {
+        null => null,
+        JsonObject o => o,
+        var other => throw Invalid(name, $"expected an object, got {other.ToJsonString()}"),
+    };
+
+    public IReadOnlyList<string>? OptionalStringList(string name) => json[name] switch
+    {
+        null => null,
+        JsonArray a => a.Select(e => e?.GetValueKind() == JsonValueKind.String ? e.GetValue<string>()
+            : throw Invalid(name, "expected a list of strings")).ToArray(),
+        var other => throw Invalid(name, $"expected a list, got {other.ToJsonString()}"),
+    };
+
+    /// <summary>An integer, a list of integers, or absent (empty list).</summary>
+    public IReadOnlyList<int> OptionalIntOrList(string name) => json[name] switch
+    {
+        null => [],
+        JsonArray a => a.Select(e => e is JsonValue v && v.TryGetValue<int>(out int i) ? i
+            : throw Invalid(name, "expected integers")).ToArray(),
+        JsonValue v when v.TryGetValue<int>(out int i) => [i],
+        var other => throw Invalid(name, $"expected an integer or a list, got {other.ToJsonString()}"),
+    };
+
+    // A JSON null counts as absent, as it does for Hugging Face configs.
+    JsonValue? Scalar(string name, JsonValueKind kind)
+    {
+        JsonNode? node = json[name];
+        if (node is null) return null;
+        JsonValueKind actual = node.GetValueKind();
+        bool matches = actual == kind || (kind == JsonValueKind.True && actual == JsonValueKind.False);
+        return matches && node is JsonValue value ? value
+            : throw Invalid(name, $"expected {KindName(kind)}, got {node.ToJsonString()}");
+    }
+
+    static string KindName(JsonValueKind kind) => kind switch
+    {
+        JsonValueKind.String => "a string",
+        JsonValueKind.Number => "a number",
+        JsonValueKind.True => "true or false",
+        _ => kind.ToString(),
+    };
+
+    ModelFormatException Missing(string name) => new(file, $"missing field '{prefix}{name}'");
+    ModelFormatException Invalid(string name, string why) => new(file, $"field '{prefix}{name}': {why}");
+}

@@ -1,0 +1,33 @@
+using static TorchSharp.torch;
+using F = TorchSharp.torch.nn.functional;
+
+namespace SelfAlign.Modeling;
+
+/// <summary>The SwiGLU MLP: down(silu(gate(x)) * up(x)), with gate and up fused into one matrix.</summary>
+internal sealed class Mlp(Tensor gateUpWeight, Tensor? gateUpBias, Tensor downWeight, Tensor? downBias) : IDisposable
+{
+    /// <summary>[2 * intermediate, hidden]: gate rows, then up rows.</summary>
+    public Tensor GateUpWeight { get; } = gateUpWeight;
+    public Tensor? GateUpBias { get; } = gateUpBias;
+    public Tensor DownWeight { get; } = downWeight;
+    public Tensor? DownBias { get; } = downBias;
+
+    public Tensor Forward(Tensor x)
+    {
+        using var gateUp = F.linear(x, GateUpWeight, GateUpBias);
+        var halves = gateUp.chunk(2, -1);
+        using var gate = halves[0];
+        using var up = halves[1];
+        using var activated = F.silu(gate);
+        using var product = activated.mul_(up);
+        return F.linear(product, DownWeight, DownBias);
+    }
+
+    public void Dispose()
+    {
+        GateUpWeight.Dispose();
+        GateUpBias?.Dispose();
+        DownWeight.Dispose();
+        DownBias?.Dispose();
+    }
+}

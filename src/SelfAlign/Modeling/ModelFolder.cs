@@ -1,0 +1,58 @@
+using SelfAlign.Modeling.Safetensors;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace SelfAlign.Modeling;
+
+/// <summary>How to place a model in memory.</summary>
+/// <param name="DType">Compute dtype: bfloat16 (default; fast on CPUs with AVX-512 BF16) or float32.</param>
+/// <param name="Device">Where the weights live; CPU when null.</param>
+public sealed record LoadOptions(ScalarType DType = ScalarType.BFloat16, Device? Device = null);
+
+/// <summary>A Hugging Face model folder: <c>config.json</c> and safetensors weights (single file or sharded).</summary>
+public static class ModelFolder
+{
+    /// <summary>File name of the architecture config.</summary>
+    public const string ConfigFile = "config.json";
+
+    /// <summary>Loads the config and weights of a model folder, checking every tensor's presence and shape first.</summary>
+    public static CausalLm Load(string folder, LoadOptions? options = null)
+    {
+        options ??= new LoadOptions();
+        if (options.DType is not (ScalarType.BFloat16 or ScalarType.Float32 or ScalarType.Float16))
+            throw new ArgumentException($"unsupported compute dtype {options.DType}");
+        if (!Directory.Exists(folder)) throw new ModelFormatException(folder, "model folder not found");
+        var config = ModelConfig.Load(Path.Combine(folder, ConfigFile));
+        using var checkpoint = Checkpoint.Open(folder);
+        Validate(config, checkpoint, folder);
+        return CheckpointMapping.Build(config, checkpoint.Read, options.Device ?? torch.CPU, options.DType);
+    }
+
+    /// <summary>Checks that the checkpoint has every tensor the config implies, with the right shapes.</summary>
+    public static void Validate(ModelConfig config, Checkpoint checkpoint, string folder)
+    {
+        string where = File.Exists(Path.Combine(folder, Checkpoint.IndexFile))
+            ? Path.Combine(folder, Checkpoint.IndexFile) : Path.Combine(folder, Checkpoint.SingleFile);
+        foreach (var (name, shape) in WeightNames.Expected(config))
+        {
+            if (!checkpoint.Contains(name))
+                throw new ModelFormatException(where, $"missing tensor '{name}' (expected by {ConfigFile}: model_type {config.ModelType}, {config.NumLayers} layers)");
+            var entry = checkpoint.Entry(name);
+            if (!entry.Shape.SequenceEqual(shape))
+                throw new ModelFormatException(where, $"tensor '{name}' has shape [{string.Join(", ", entry.Shape)}], {ConfigFile} implies [{string.Join(", ", shape)}]");
+        }
+    }
+
+    /// <summary>
+    /// Writes the model's weights as a model folder's checkpoint, in <paramref name="dtype"/>
+    /// (the compute dtype when null), sharded above <paramref name="maxShardBytes"/>.
+    /// </summary>
+    public static void SaveWeights(CausalLm model, string folder, ScalarType? dtype = null, long maxShardBytes = 5_000_000_000)
+    {
+        using var scope = torch.NewDisposeScope();
+        var tensors = model.Parameters()
+            .Select(p => KeyValuePair.Create(p.Name, p.Tensor.to(dtype ?? model.DType).cpu().contiguous()))
+            .ToList();
+        Checkpoint.Write(folder, tensors, maxShardBytes);
+    }
+}
