@@ -7,11 +7,11 @@ namespace SelfAlign.Bench;
 /// <summary>The machine's own ceilings, measured in the same run as the benchmarks they scale.</summary>
 internal static class MachineLimits
 {
-    /// <summary>Best bf16 matmul rate (FLOP/s) over a few square sizes.</summary>
+    /// <summary>Best bf16 matmul rate (FLOP/s) over a few square sizes and repeats.</summary>
     public static double MatmulFlops(ScalarType dtype = ScalarType.BFloat16)
     {
         double best = 0;
-        foreach (int n in new[] { 1024, 2048 })
+        foreach (int n in new[] { 1024, 2048, 1024, 2048 })
         {
             using var a = torch.randn(n, n).to(dtype);
             using var b = torch.randn(n, n).to(dtype);

@@ -3,8 +3,7 @@ using SelfAlign.Bench;
 // Benchmarks print their throughput next to the machine's own limits, measured in this run.
 string which = args.Length > 0 ? args[0] : "model";
 int threads = args.Length > 1 ? int.Parse(args[1]) : 2;
-TorchSharp.torch.set_num_threads(threads);
-if (Environment.GetEnvironmentVariable("MOPT") == "1") { Console.WriteLine(M.mallopt(-3, 32 << 20) + M.mallopt(-1, 1 << 30)); }
+SelfAlign.Modeling.TorchRuntime.Configure(threads);
 return which switch
 {
     "model" => ModelBench.Run(threads, args.Skip(2).ToArray()),
@@ -16,4 +15,3 @@ static int Usage()
     Console.Error.WriteLine("usage: bench [model] [threads] [model-dir]");
     return 2;
 }
-static class M { [System.Runtime.InteropServices.DllImport("libc")] public static extern int mallopt(int p, int v); }

@@ -22,7 +22,7 @@ internal static class CliOptions
     };
 
     /// <summary>Applies the runtime options of a parsed command line.</summary>
-    public static void Apply(ParseResult parse) => torch.set_num_threads(Math.Max(1, parse.GetValue(Threads)));
+    public static void Apply(ParseResult parse) => TorchRuntime.Configure(parse.GetValue(Threads));
 
     /// <summary>Parses a dtype name as users write it (bf16, bfloat16, f32, float32, f16, float16).</summary>
     public static ScalarType ParseDType(string name) => name.ToLowerInvariant() switch
@@ -32,6 +32,13 @@ internal static class CliOptions
         "f16" or "fp16" or "float16" or "half" => ScalarType.Float16,
         _ => throw new UsageException($"unknown dtype '{name}' (use bf16, f32 or f16)"),
     };
+}
+
+/// <summary>Spectre consoles bound to the current <see cref="Console.Out"/> (which tests may redirect).</summary>
+internal static class CliConsole
+{
+    public static Spectre.Console.IAnsiConsole Out() =>
+        Spectre.Console.AnsiConsole.Create(new Spectre.Console.AnsiConsoleSettings { Out = new Spectre.Console.AnsiConsoleOutput(Console.Out) });
 }
 
 /// <summary>A mistake in how a command was called.</summary>

@@ -54,7 +54,7 @@ internal static class InfoCommand
         Row("parameters", $"{parameters:N0} ({parameters / 1e6:F1} M)");
         Row("stored dtype", dtypes);
         Row("weights size", $"{bytes / 1048576.0:F1} MiB in {entries.Select(e => e.Name).Count()} tensors");
-        AnsiConsole.Write(table);
+        CliConsole.Out().Write(table);
     }
 
     static string YesNo(bool b) => b ? "yes" : "no";

@@ -7,9 +7,9 @@ namespace SelfAlign.Modeling;
 /// <summary>What every layer's attention needs from one forward call.</summary>
 /// <param name="Cos">RoPE cos table [batch, 1, seq, head_dim].</param>
 /// <param name="SinSigned">RoPE signed sin table, same shape.</param>
-/// <param name="MaskFor">The boolean mask [batch, 1, seq, keys] for a layer's sliding window (null: full attention), or null when plain causal attention needs no mask.</param>
-/// <param name="IsCausal">True when no mask is given and the queries are the first positions of the sequence.</param>
-internal sealed record AttentionContext(Tensor Cos, Tensor SinSigned, Func<int?, Tensor?> MaskFor, bool IsCausal);
+/// <param name="Masks">By sliding window (-1: full attention), the boolean mask [batch, 1, seq, keys], or null where plain causal attention needs none.</param>
+/// <param name="IsCausal">True when the queries are the first positions of unpadded rows, so a null mask means causal.</param>
+internal sealed record AttentionContext(Tensor Cos, Tensor SinSigned, IReadOnlyDictionary<int, Tensor?> Masks, bool IsCausal);
 
 /// <summary>
 /// Grouped-query self-attention with the q/k/v projections fused into one matrix, optional q/k/v
@@ -59,7 +59,7 @@ internal sealed class Attention : IDisposable
         var v = qkv.narrow(1, h + kvh, kvh);
         if (cache is not null) (k, v) = cache.Append(layer, k, v);
 
-        var mask = ctx.MaskFor(_window);
+        var mask = ctx.Masks[_window ?? -1];
         Tensor output;
         if (t == 1 && h != kvh)
         {
@@ -70,7 +70,7 @@ internal sealed class Attention : IDisposable
         }
         else
         {
-            output = F.scaled_dot_product_attention(q, RepeatKv(k), RepeatKv(v), mask, is_casual: ctx.IsCausal);
+            output = F.scaled_dot_product_attention(q, RepeatKv(k), RepeatKv(v), mask, is_casual: mask is null && ctx.IsCausal);
         }
         var merged = output.transpose(1, 2).reshape(b, t, h * d);
         return F.linear(merged, OutputWeight, OutputBias).MoveToOuterDisposeScope();

@@ -104,19 +104,16 @@ public sealed class CausalLm : IDisposable
         var positionIds = counts.add(start).sub(1).clamp_min(0);
         var (cos, sin) = _rope.Tables(positionIds, DType);
 
-        var masks = new Dictionary<int, Tensor?>();
+        // One mask per distinct window, built here so that it outlives each layer's own dispose scope.
         int keys = past + (int)t;
         bool causalOnly = !padded && (past == 0 || t == 1);
-        Tensor? MaskFor(int? window)
+        var masks = new Dictionary<int, Tensor?>();
+        foreach (int? window in Config.SlidingWindows.Distinct())
         {
             bool windowBites = window is int w && keys > w;
-            if (causalOnly && !windowBites) return null;
-            int key = window ?? -1;
-            if (!masks.TryGetValue(key, out var m))
-                masks[key] = m = BuildMask(fullMask, past, (int)t, windowBites ? window : null);
-            return m;
+            masks[window ?? -1] = causalOnly && !windowBites ? null : BuildMask(fullMask, past, (int)t, windowBites ? window : null);
         }
-        var ctx = new AttentionContext(cos, sin, MaskFor, IsCausal: causalOnly && t > 1);
+        var ctx = new AttentionContext(cos, sin, masks, IsCausal: causalOnly && t > 1);
 
         var x = Embedding.index_select(0, ids.flatten()).view(b, t, Config.HiddenSize);
         if (cache is not null) cache.Reserve((int)t);

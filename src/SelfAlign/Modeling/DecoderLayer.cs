@@ -1,3 +1,4 @@
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace SelfAlign.Modeling;
@@ -10,16 +11,12 @@ internal sealed class DecoderLayer(Attention attention, Mlp mlp, Tensor inputNor
     public Tensor InputNorm { get; } = inputNorm;
     public Tensor PostAttentionNorm { get; } = postAttentionNorm;
 
+    // Each block frees its temporaries as it ends, so a forward pass holds one block's activations at a time.
     public Tensor Forward(Tensor x, AttentionContext ctx, int index, KvCache? cache)
     {
-        Tensor attended;
-        using (var normed = RmsNorm.Apply(x, InputNorm, eps))
-        using (var a = Attention.Forward(normed, ctx, index, cache))
-            attended = x.add(a);
-        using (attended)
-        using (var normed = RmsNorm.Apply(attended, PostAttentionNorm, eps))
-        using (var m = Mlp.Forward(normed))
-            return attended.add(m);
+        using var scope = torch.NewDisposeScope();
+        var attended = x.add(Attention.Forward(RmsNorm.Apply(x, InputNorm, eps), ctx, index, cache));
+        return attended.add_(Mlp.Forward(RmsNorm.Apply(attended, PostAttentionNorm, eps))).MoveToOuterDisposeScope();
     }
 
     public void Dispose()

@@ -1,3 +1,4 @@
+using TorchSharp;
 using static TorchSharp.torch;
 using F = TorchSharp.torch.nn.functional;
 
@@ -14,13 +15,10 @@ internal sealed class Mlp(Tensor gateUpWeight, Tensor? gateUpBias, Tensor downWe
 
     public Tensor Forward(Tensor x)
     {
-        using var gateUp = F.linear(x, GateUpWeight, GateUpBias);
-        var halves = gateUp.chunk(2, -1);
-        using var gate = halves[0];
-        using var up = halves[1];
-        using var activated = F.silu(gate);
-        using var product = activated.mul_(up);
-        return F.linear(product, DownWeight, DownBias);
+        using var scope = torch.NewDisposeScope();
+        var halves = F.linear(x, GateUpWeight, GateUpBias).chunk(2, -1);
+        var product = F.silu(halves[0]).mul_(halves[1]);
+        return F.linear(product, DownWeight, DownBias).MoveToOuterDisposeScope();
     }
 
     public void Dispose()

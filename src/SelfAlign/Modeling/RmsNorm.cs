@@ -1,3 +1,4 @@
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace SelfAlign.Modeling;
@@ -11,12 +12,9 @@ internal static class RmsNorm
     /// </summary>
     public static Tensor Apply(Tensor x, Tensor weight, double eps)
     {
-        var dtype = x.dtype;
-        using var x32 = x.to(ScalarType.Float32);
-        using var variance = x32.pow(2).mean([-1], keepdim: true);
-        using var scale = variance.add_(eps).rsqrt_();
-        using var normed = x32.mul(scale);
-        using var cast = normed.to(dtype);
-        return cast.mul(weight);
+        using var scope = torch.NewDisposeScope();
+        var x32 = x.to(ScalarType.Float32);
+        var scale = x32.square().mean([-1], keepdim: true).add_(eps).rsqrt_();
+        return x32.mul(scale).to(x.dtype).mul_(weight).MoveToOuterDisposeScope();
     }
 }

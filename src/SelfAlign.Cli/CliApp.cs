@@ -1,0 +1,22 @@
+using System.CommandLine;
+using SelfAlign.Cli.Commands;
+
+namespace SelfAlign.Cli;
+
+/// <summary>The <c>selfalign</c> command line: verbs, shared options and error reporting.</summary>
+public static class CliApp
+{
+    /// <summary>Runs one command line and returns the process exit code (0 ok, 1 usage, 2 bad input).</summary>
+    public static int Run(string[] args)
+    {
+        var root = new RootCommand("SelfAlign: align a causal language model with itself as the judge.")
+        {
+            CliOptions.Threads,
+            InitModelCommand.Create(),
+            InfoCommand.Create(),
+        };
+        // Expected failures are reported by CliErrors as one line, not as a stack trace.
+        var invocation = new InvocationConfiguration { EnableDefaultExceptionHandler = false };
+        return CliErrors.Run(() => root.Parse(args).Invoke(invocation));
+    }
+}
