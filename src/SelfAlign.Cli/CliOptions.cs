@@ -33,30 +33,3 @@ internal static class CliOptions
         _ => throw new UsageException($"unknown dtype '{name}' (use bf16, f32 or f16)"),
     };
 }
-
-/// <summary>Spectre consoles bound to the current <see cref="Console.Out"/> (which tests may redirect).</summary>
-internal static class CliConsole
-{
-    public static Spectre.Console.IAnsiConsole Out() =>
-        Spectre.Console.AnsiConsole.Create(new Spectre.Console.AnsiConsoleSettings { Out = new Spectre.Console.AnsiConsoleOutput(Console.Out) });
-}
-
-/// <summary>A mistake in how a command was called.</summary>
-internal sealed class UsageException(string message) : Exception(message);
-
-/// <summary>Turns the library's expected failures into one clear line and an exit code.</summary>
-internal static class CliErrors
-{
-    public static int Run(Func<int> body)
-    {
-        try
-        {
-            return body();
-        }
-        catch (Exception e) when (e is ModelFormatException or UsageException or IOException or UnauthorizedAccessException)
-        {
-            Console.Error.WriteLine($"error: {e.Message}");
-            return 2;
-        }
-    }
-}

@@ -61,7 +61,9 @@ internal static class InitModelCommand
         var config = ModelConfig.Parse(json, configPath);
 
         Directory.CreateDirectory(outDir);
-        var tensors = RandomWeights.Create(config, seed, dtype);
+        // Hugging Face initializes a fresh model with normal(0, initializer_range); 0.02 is its default.
+        double std = json["initializer_range"] is JsonValue range && range.TryGetValue<double>(out double r) ? r : 0.02;
+        var tensors = RandomWeights.Create(config, seed, dtype, std);
         long parameters = tensors.Sum(t => t.Value.numel());
         try
         {

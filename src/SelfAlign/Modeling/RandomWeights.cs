@@ -5,7 +5,7 @@ namespace SelfAlign.Modeling;
 
 /// <summary>
 /// Random weights for an architecture, initialized as Hugging Face initializes a fresh model
-/// (normal with the config's <c>initializer_range</c> for matrices, ones for norms, zeros for
+/// (normal with standard deviation <c>initializer_range</c> for matrices, ones for norms, zeros for
 /// biases), deterministic by seed. For tests and benchmarks: no pretrained weights are needed.
 /// </summary>
 public static class RandomWeights
