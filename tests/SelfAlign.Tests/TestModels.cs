@@ -12,6 +12,28 @@ internal static class TestModels
     /// <summary>Folder of the shipped architecture configs.</summary>
     public static string Configs => Path.Combine(AppContext.BaseDirectory, "configs");
 
+    /// <summary>The shipped tokenizer folders, by short name (smollm2, qwen3, llama3).</summary>
+    public static string TokenizerFolder(string name) => Path.Combine(Configs, name switch
+    {
+        "smollm2" => "smollm2-135m",
+        "qwen3" => "qwen3-0.6b",
+        "llama3" => "llama-3.2-1b",
+        _ => throw new ArgumentException(name),
+    });
+
+    static readonly Dictionary<string, global::SelfAlign.Text.Tokenizer> LoadedTokenizers = [];
+
+    /// <summary>A shipped tokenizer, loaded once per test run.</summary>
+    public static global::SelfAlign.Text.Tokenizer Tokenizer(string name)
+    {
+        lock (LoadedTokenizers)
+        {
+            if (!LoadedTokenizers.TryGetValue(name, out var t))
+                LoadedTokenizers[name] = t = global::SelfAlign.Text.Tokenizer.Load(TokenizerFolder(name));
+            return t;
+        }
+    }
+
     /// <summary>A tiny config of the given family (GQA 4/2 heads, head_dim 16).</summary>
     public static ModelConfig Tiny(string type = "llama", int? window = null, bool tied = false, int layers = 2) => new()
     {
