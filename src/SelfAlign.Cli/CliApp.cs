@@ -14,6 +14,9 @@ public static class CliApp
             CliOptions.Threads,
             InitModelCommand.Create(),
             InfoCommand.Create(),
+            TokenizeCommand.Create(),
+            TemplateCommand.Create(),
+            GenerateCommand.Create(),
         };
         // Expected failures are reported by CliErrors as one line, not as a stack trace.
         var invocation = new InvocationConfiguration { EnableDefaultExceptionHandler = false };

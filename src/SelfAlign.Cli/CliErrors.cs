@@ -1,4 +1,7 @@
+using SelfAlign.Data;
+using SelfAlign.IO;
 using SelfAlign.Modeling;
+using SelfAlign.Text.Jinja;
 
 namespace SelfAlign.Cli;
 
@@ -14,7 +17,8 @@ internal static class CliErrors
         {
             return body();
         }
-        catch (Exception e) when (e is ModelFormatException or UsageException or IOException or UnauthorizedAccessException)
+        catch (Exception e) when (e is ModelFormatException or DataFormatException or TemplateException or ResumeMismatchException
+            or UsageException or ArgumentException or IOException or UnauthorizedAccessException)
         {
             Console.Error.WriteLine($"error: {e.Message}");
             return 2;

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Text.Json;
 using SelfAlign.Modeling;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -20,6 +21,41 @@ internal static class CliOptions
         Description = description,
         DefaultValueFactory = _ => "bf16",
     };
+
+    public static Option<DirectoryInfo> Model(string description) => new("--model")
+    {
+        Description = description,
+        Required = true,
+    };
+
+    public static Option<string[]> TemplateArgs() => new("--template-arg")
+    {
+        Description = "Extra chat-template variable as name=value (JSON value, else a string), e.g. enable_thinking=false. Repeatable.",
+        AllowMultipleArgumentsPerToken = false,
+    };
+
+    /// <summary>Parses <c>name=value</c> template arguments; the value is JSON when it parses as JSON.</summary>
+    public static Dictionary<string, JsonElement> ParseTemplateArgs(string[]? args)
+    {
+        var result = new Dictionary<string, JsonElement>();
+        foreach (string arg in args ?? [])
+        {
+            int eq = arg.IndexOf('=');
+            if (eq <= 0) throw new UsageException($"--template-arg '{arg}': expected name=value");
+            string value = arg[(eq + 1)..];
+            JsonElement parsed;
+            try
+            {
+                parsed = JsonDocument.Parse(value).RootElement.Clone();
+            }
+            catch (JsonException)
+            {
+                parsed = JsonSerializer.SerializeToElement(value);
+            }
+            result[arg[..eq]] = parsed;
+        }
+        return result;
+    }
 
     /// <summary>Applies the runtime options of a parsed command line.</summary>
     public static void Apply(ParseResult parse) => TorchRuntime.Configure(parse.GetValue(Threads));

@@ -4,7 +4,11 @@ namespace SelfAlign.Inference;
 /// <param name="PromptIds">The prompt's token ids (chat template already applied).</param>
 /// <param name="Samples">Independent completions to draw.</param>
 /// <param name="Seed">Seed of this request: sample i always draws the same tokens, whatever else is in the batch.</param>
-public sealed record GenerationRequest(IReadOnlyList<int> PromptIds, int Samples = 1, ulong Seed = 0);
+public sealed record GenerationRequest(IReadOnlyList<int> PromptIds, int Samples = 1, ulong Seed = 0)
+{
+    /// <summary>Draw only these sample indices (a resumed run skips the finished ones); all when null.</summary>
+    public IReadOnlyList<int>? Only { get; init; }
+}
 
 /// <summary>Why a sequence ended.</summary>
 public enum FinishReason

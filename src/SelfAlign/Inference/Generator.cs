@@ -23,7 +23,7 @@ public sealed class Generator(CausalLm model, Tokenizer tokenizer)
     {
         sampling.Validate();
         options ??= new GeneratorOptions();
-        var sequences = requests.SelectMany((r, i) => Enumerable.Range(0, r.Samples).Select(s => (Request: i, Sample: s))).ToList();
+        var sequences = requests.SelectMany((r, i) => (r.Only ?? Enumerable.Range(0, r.Samples)).Select(s => (Request: i, Sample: s))).ToList();
         foreach (var wave in sequences.Chunk(Math.Max(1, options.MaxBatchRows)))
             foreach (var completion in RunWave(requests, wave, sampling, options.SharePrefill, onTokens))
                 yield return completion;

@@ -24,6 +24,7 @@ public sealed record SamplingOptions
     public IReadOnlyList<string> StopStrings { get; init; } = [];
 
     /// <summary>True when decoding is deterministic argmax.</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
     public bool Greedy => Temperature <= 0;
 
     /// <summary>Checks the ranges; throws <see cref="ArgumentException"/> naming the bad option.</summary>

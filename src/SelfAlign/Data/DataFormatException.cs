@@ -1,0 +1,11 @@
+namespace SelfAlign.Data;
+
+/// <summary>A row of a data file is malformed; the message reads <c>file:line: reason</c>.</summary>
+public sealed class DataFormatException(string file, int line, string reason)
+    : Exception($"{file}:{line}: {reason}")
+{
+    /// <summary>The file at fault.</summary>
+    public string File { get; } = file;
+    /// <summary>1-based line number.</summary>
+    public int Line { get; } = line;
+}
