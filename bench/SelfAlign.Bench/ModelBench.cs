@@ -85,7 +85,7 @@ internal static class ModelBench
         return sw.Elapsed.TotalSeconds / steps;
     }
 
-    static string RepoRoot()
+    internal static string RepoRoot()
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
             if (Directory.Exists(Path.Combine(dir.FullName, "configs"))) return dir.FullName;

@@ -7,11 +7,13 @@ SelfAlign.Modeling.TorchRuntime.Configure(threads);
 return which switch
 {
     "model" => ModelBench.Run(threads, args.Skip(2).ToArray()),
+    "generate" => GenerationBench.Run(threads),
+    "tokenize" => TokenizerBench.Run(),
     _ => Usage(),
 };
 
 static int Usage()
 {
-    Console.Error.WriteLine("usage: bench [model] [threads] [model-dir]");
+    Console.Error.WriteLine("usage: bench [model|generate|tokenize] [threads] [config.json]");
     return 2;
 }

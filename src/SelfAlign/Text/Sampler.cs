@@ -35,67 +35,77 @@ public static class Sampler
 
     static int Draw(float[] scores, SamplingOptions options, ref RandomStream random)
     {
-        int v = scores.Length;
-        // Candidates in descending score order (ties by id): only as many as the truncation can keep.
         double inv = 1 / options.Temperature;
-        float max = scores.Max();
-        var probs = new double[v];
-        double total = 0;
-        for (int i = 0; i < v; i++) total += probs[i] = Math.Exp((scores[i] - max) * inv);
-        for (int i = 0; i < v; i++) probs[i] /= total;
-
-        int[] candidates = Candidates(probs, options);
-        Array.Sort(candidates, (a, b) => probs[b].CompareTo(probs[a]) is var c && c != 0 ? c : a.CompareTo(b));
+        int[] candidates = Candidates(scores, options, inv);
+        float max = scores[candidates[0]];
+        foreach (int i in candidates) max = Math.Max(max, scores[i]);
+        var weight = new Dictionary<int, double>(candidates.Length);
+        foreach (int i in candidates) weight[i] = Math.Exp((scores[i] - max) * inv);
+        // Candidates in descending order (ties by id), so the draw is the same on every run.
+        Array.Sort(candidates, (a, b) => weight[b].CompareTo(weight[a]) is var c && c != 0 ? c : a.CompareTo(b));
         int keep = candidates.Length;
         if (options.TopK > 0) keep = Math.Min(keep, options.TopK);
-        double mass = candidates.Take(keep).Sum(i => probs[i]);
+        double mass = 0;
+        for (int j = 0; j < keep; j++) mass += weight[candidates[j]];
         if (options.TopP < 1)
         {
             // Renormalized after top-k, as Hugging Face's warpers chain; the token that crosses p stays.
             double cumulative = 0;
             for (int j = 0; j < keep; j++)
             {
-                cumulative += probs[candidates[j]] / mass;
+                cumulative += weight[candidates[j]] / mass;
                 if (cumulative >= options.TopP) { keep = j + 1; break; }
             }
         }
         if (options.MinP > 0)
         {
-            double floor = options.MinP * probs[candidates[0]];
+            double floor = options.MinP * weight[candidates[0]];
             int j = 1;
-            while (j < keep && probs[candidates[j]] >= floor) j++;
+            while (j < keep && weight[candidates[j]] >= floor) j++;
             keep = j;
         }
 
         double kept = 0;
-        for (int j = 0; j < keep; j++) kept += probs[candidates[j]];
+        for (int j = 0; j < keep; j++) kept += weight[candidates[j]];
         double u = random.NextDouble() * kept;
         for (int j = 0; j < keep; j++)
         {
-            u -= probs[candidates[j]];
+            u -= weight[candidates[j]];
             if (u < 0) return candidates[j];
         }
         return candidates[keep - 1];
     }
 
-    // Tokens below (1 - top_p) / V together hold less than 1 - top_p of the mass, so top-p always
-    // drops them: sorting only the rest is exact and cheap for peaked distributions.
-    static int[] Candidates(double[] probs, SamplingOptions options)
+    /// <summary>
+    /// The tokens truncation can keep, found without sorting the vocabulary: with top-k, those at or
+    /// above the k-th largest score; with top-p alone, those at or above (1 - p) / V in probability
+    /// (everything below holds less than 1 - p of the mass together, so top-p always drops it).
+    /// </summary>
+    static int[] Candidates(float[] scores, SamplingOptions options, double inv)
     {
-        double floor = options.TopP < 1 && options.TopK == 0 ? (1 - options.TopP) / probs.Length : 0;
-        if (options.TopK > 0 && options.TopK < probs.Length)
+        int v = scores.Length;
+        float threshold = float.NegativeInfinity;
+        if (options.TopK > 0 && options.TopK < v)
         {
-            // The k-th largest probability bounds what top-k keeps (a size-k min-heap finds it).
-            var heap = new PriorityQueue<int, double>(options.TopK + 1);
-            for (int i = 0; i < probs.Length; i++)
+            var heap = new PriorityQueue<int, float>(options.TopK + 1);
+            for (int i = 0; i < v; i++)
             {
-                heap.Enqueue(i, probs[i]);
+                if (heap.Count == options.TopK && heap.TryPeek(out _, out float least) && scores[i] <= least) continue;
+                heap.Enqueue(i, scores[i]);
                 if (heap.Count > options.TopK) heap.Dequeue();
             }
-            heap.TryPeek(out _, out floor);
+            heap.TryPeek(out _, out threshold);
+        }
+        else if (options.TopP < 1)
+        {
+            float max = scores.Max();
+            double total = 0;
+            foreach (float x in scores) total += Math.Exp((x - max) * inv);
+            // p_i >= floor  <=>  score_i >= max + T * log(floor * total)
+            threshold = (float)(max + Math.Log((1 - options.TopP) / v * total) / inv);
         }
         var list = new List<int>();
-        for (int i = 0; i < probs.Length; i++) if (probs[i] >= floor && probs[i] > 0) list.Add(i);
+        for (int i = 0; i < v; i++) if (scores[i] >= threshold) list.Add(i);
         return list.ToArray();
     }
 
