@@ -17,6 +17,7 @@ public static class CliApp
             TokenizeCommand.Create(),
             TemplateCommand.Create(),
             GenerateCommand.Create(),
+            BenchCommand.Create(),
         };
         // Expected failures are reported by CliErrors as one line, not as a stack trace.
         var invocation = new InvocationConfiguration { EnableDefaultExceptionHandler = false };

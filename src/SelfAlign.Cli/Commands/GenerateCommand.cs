@@ -82,7 +82,7 @@ internal static class GenerateCommand
         {
             var missing = Enumerable.Range(0, job.Samples).Where(s => !done.Contains((rows[i].Id, s))).ToArray();
             if (missing.Length > 0)
-                pending.Add((i, new GenerationRequest(prompts[i], job.Samples, job.Seed ^ StableHash(rows[i].Id)) { Only = missing }));
+                pending.Add((i, new GenerationRequest(prompts[i], job.Samples, job.Seed ^ StableHash.Of(rows[i].Id)) { Only = missing }));
         }
         var console = CliConsole.Out();
         int total = pending.Sum(p => p.Request.Only!.Count);
@@ -152,12 +152,4 @@ internal static class GenerateCommand
     };
 
     static readonly JsonSerializerOptions SnakeCase = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
-
-    // FNV-1a: a prompt's seed must not change between runs or .NET versions (string.GetHashCode does).
-    static ulong StableHash(string s)
-    {
-        ulong h = 14695981039346656037UL;
-        foreach (char c in s) h = (h ^ c) * 1099511628211UL;
-        return h;
-    }
 }

@@ -8,4 +8,6 @@ public sealed class DataFormatException(string file, int line, string reason)
     public string File { get; } = file;
     /// <summary>1-based line number.</summary>
     public int Line { get; } = line;
+    /// <summary>What is wrong, without the location.</summary>
+    public string Reason { get; } = reason;
 }

@@ -54,7 +54,7 @@ public sealed class Generator(CausalLm model, Tokenizer tokenizer)
         if (longest == 0) throw new ArgumentException("a prompt has no tokens");
 
         using var cache = model.CreateCache(prefillRows.Length, longest + sampling.MaxNewTokens);
-        float[] logits = Prefill(prefillRows.Select(r => requests[r].PromptIds).ToArray(), longest, cache);
+        float[] logits = Prefill(prefillRows.Select(r => requests[r].PromptIds).ToArray(), cache);
         if (sharePrefill && rowOf.Length != prefillRows.Length)
             using (var index = torch.tensor(rowOf.Select(r => (long)r).ToArray())) cache.SelectRows(index);
 
@@ -125,24 +125,10 @@ public sealed class Generator(CausalLm model, Tokenizer tokenizer)
         return text[..cut];
     }
 
-    float[] Prefill(IReadOnlyList<int>[] prompts, int longest, KvCache cache)
+    float[] Prefill(IReadOnlyList<int>[] prompts, KvCache cache)
     {
         using var scope = torch.NewDisposeScope();
-        var ids = new long[prompts.Length * longest];
-        var mask = new long[prompts.Length * longest];
-        bool padded = false;
-        for (int r = 0; r < prompts.Length; r++)
-        {
-            int pad = longest - prompts[r].Count;
-            padded |= pad > 0;
-            for (int j = 0; j < prompts[r].Count; j++)
-            {
-                ids[r * longest + pad + j] = prompts[r][j];
-                mask[r * longest + pad + j] = 1;
-            }
-        }
-        var input = torch.tensor(ids, [prompts.Length, longest]);
-        var attention = padded ? torch.tensor(mask, [prompts.Length, longest]) : null;
+        var (input, attention) = LeftPadding.Pack(prompts);
         return model.Forward(input, attention, cache, LogitPositions.Last).cpu().data<float>().ToArray();
     }
 

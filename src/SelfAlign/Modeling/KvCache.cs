@@ -124,6 +124,26 @@ public sealed class KvCache : IDisposable
         SelectRows(index);
     }
 
+    /// <summary>
+    /// A new cache holding row r of this one <paramref name="times"/> times (rows r*times..), with room
+    /// for <paramref name="capacity"/> slots: one prefilled prefix serves a batch of continuations.
+    /// </summary>
+    public KvCache Fork(int times, int capacity)
+    {
+        var fork = new KvCache(Config, BatchSize * times, Math.Max(capacity, Length), _keys[0].dtype, _keys[0].device);
+        using var scope = torch.NewDisposeScope();
+        var index = torch.arange(BatchSize, ScalarType.Int64, Mask.device).repeat_interleave(times);
+        for (int i = 0; i < _keys.Length; i++)
+        {
+            fork._keys[i].narrow(2, 0, Length).copy_(_keys[i].narrow(2, 0, Length).index_select(0, index));
+            fork._values[i].narrow(2, 0, Length).copy_(_values[i].narrow(2, 0, Length).index_select(0, index));
+        }
+        fork.Length = Length;
+        fork.HasPadding = HasPadding;
+        fork.Commit(0, Mask.index_select(0, index), NextPosition.index_select(0, index), false);
+        return fork;
+    }
+
     static Tensor Take(Tensor old, Tensor index)
     {
         var taken = old.index_select(0, index).DetachFromDisposeScope();

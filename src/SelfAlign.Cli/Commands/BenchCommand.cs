@@ -1,0 +1,138 @@
+using System.CommandLine;
+using System.Security.Cryptography;
+using System.Text.Json.Nodes;
+using SelfAlign.Evaluation;
+using SelfAlign.IO;
+using SelfAlign.Judging;
+using SelfAlign.Text;
+using Spectre.Console;
+
+namespace SelfAlign.Cli.Commands;
+
+/// <summary>
+/// <c>selfalign bench</c>: a judge's accuracy on a preference benchmark, per subset, section and
+/// overall (and RM-Bench's style levels), with a resumable per-record output and a report.
+/// </summary>
+internal static class BenchCommand
+{
+    public static Command Create()
+    {
+        var o = new JudgeOptions();
+        var judge = new Option<string>("--judge") { Description = "yesno (IPO), additive (Self-Rewarding 5-point) or pairwise (PSO A/B).", DefaultValueFactory = _ => "yesno" };
+        var output = new Option<DirectoryInfo>("--out") { Description = "Run folder: items.jsonl, results.json, report.md, accuracy.png.", Required = true };
+        var prompts = new Option<string>("--prompts") { Description = "Yes/no prompt set: ipo-eval, ipo-dpo or a JSON file (e.g. from select-prompts).", DefaultValueFactory = _ => "ipo-eval" };
+        var ties = new Option<string>("--ties") { Description = "A tie counts as half (RewardBench) or wrong (the IPO authors' code).", DefaultValueFactory = _ => "half" };
+        var categories = new Option<string>("--categories") { Description = "data: the records' category field (the model fills in missing ones); model: the model categorizes every record.", DefaultValueFactory = _ => "data" };
+        var samples = new Option<int>("--samples") { Description = "Additive judge: judgments per response.", DefaultValueFactory = _ => 3 };
+        var temperature = new Option<double>("--temperature") { Description = "Additive judge: sampling temperature.", DefaultValueFactory = _ => 0.7 };
+        var topP = new Option<double>("--top-p") { Description = "Additive judge: nucleus mass.", DefaultValueFactory = _ => 0.9 };
+        var maxNew = new Option<int>("--max-new-tokens") { Description = "Additive judge: most tokens per judgment.", DefaultValueFactory = _ => 256 };
+        var eta = new Option<double>("--eta") { Description = "Pairwise judge: calibration of the reported strength, in [0.5, 1] (0.5: none).", DefaultValueFactory = _ => 0.5 };
+        var plainPath = new Option<bool>("--plain-path") { Description = "Score one input at a time through full forward passes (the reference for the fast path)." };
+        var command = new Command("bench", "Measure a judge on preference pairs (RewardBench / RM-Bench format); resumable.")
+        {
+            judge, output, prompts, ties, categories, samples, temperature, topP, maxNew, eta, plainPath,
+        };
+        foreach (var option in o.All) command.Options.Add(option);
+        command.SetAction(parse =>
+        {
+            CliOptions.Apply(parse);
+            var tieRule = parse.GetValue(ties) switch
+            {
+                "half" => TieRule.Half,
+                "wrong" => TieRule.Wrong,
+                var t => throw new UsageException($"--ties '{t}': use half or wrong"),
+            };
+            bool categorizeAll = parse.GetValue(categories) switch
+            {
+                "data" => false,
+                "model" => true,
+                var c => throw new UsageException($"--categories '{c}': use data or model"),
+            };
+            var (items, skipped) = o.LoadData(parse);
+            string outDir = parse.GetRequiredValue(output).FullName;
+            var engine = o.LoadEngine(parse, !parse.GetValue(plainPath));
+            using var model = engine.Model;
+            var format = o.ParseFormat(parse);
+            IBenchJudge benchJudge = parse.GetValue(judge) switch
+            {
+                "yesno" => new YesNoBenchJudge(new YesNoJudge(engine, new YesNoOptions(JudgePromptSet.Get(parse.GetValue(prompts)!), format, o.ParseLabels(parse)))),
+                "additive" => new AdditiveBenchJudge(new AdditiveJudge(engine, new AdditiveOptions(parse.GetValue(samples),
+                    new SamplingOptions { Temperature = parse.GetValue(temperature), TopP = parse.GetValue(topP), MaxNewTokens = parse.GetValue(maxNew) },
+                    parse.GetValue(o.Seed)))),
+                "pairwise" => new PairwiseBenchJudge(new PairwiseJudge(engine, format), parse.GetValue(eta)),
+                var j => throw new UsageException($"--judge '{j}': use yesno, additive or pairwise"),
+            };
+            if (parse.GetValue(samples) < 1) throw new UsageException("--samples must be at least 1");
+            PairwiseJudge.Calibrate(0.5, parse.GetValue(eta));
+
+            var data = parse.GetRequiredValue(o.Data);
+            RunManifest.WriteOrCheck(Path.Combine(outDir, "manifest.json"), "bench", new JsonObject
+            {
+                ["model"] = parse.GetRequiredValue(o.Model).FullName,
+                ["data"] = new JsonArray([.. data.Select(d => (JsonNode?)Path.GetFullPath(d))]),
+                ["data_sha256"] = DataHash(data),
+                ["judge"] = benchJudge.Name,
+                ["settings"] = benchJudge.Settings,
+                ["limit_per_subset"] = parse.GetValue(o.Limit),
+                ["seed"] = parse.GetValue(o.Seed),
+                ["categories"] = parse.GetValue(categories),
+                ["dtype"] = parse.GetValue(o.DType),
+            });
+
+            var console = CliConsole.Out();
+            if (skipped.Count > 0) console.MarkupLine($"[yellow]skipped {skipped.Count} malformed records[/] (first: {Markup.Escape($"{skipped[0].File}:{skipped[0].Line}: {skipped[0].Reason}")})");
+            var categorizer = categorizeAll || items.Any(i => i.Category is null) ? new Categorizer(engine, format) : null;
+            BenchRun run = null!;
+            console.Progress().Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn(), new RemainingTimeColumn())
+                .Start(ctx =>
+                {
+                    var task = ctx.AddTask($"{benchJudge.Name} judge", maxValue: items.Count);
+                    var clock = System.Diagnostics.Stopwatch.StartNew();
+                    int already = -1;
+                    run = PreferenceBench.Run(items, benchJudge, categorizer, categorizeAll, outDir, n =>
+                    {
+                        if (already < 0) already = n;
+                        task.Increment(n);
+                        double rate = (task.Value - already) / Math.Max(1e-9, clock.Elapsed.TotalSeconds);
+                        task.Description = $"{benchJudge.Name} judge {rate:F2} records/s";
+                    });
+                });
+            var accuracy = BenchMetrics.Compute(run.Records, tieRule);
+            BenchReport.Write(outDir, accuracy, new BenchReport.Context(benchJudge.Name, benchJudge.Settings,
+                parse.GetRequiredValue(o.Model).FullName, data, skipped, run));
+            Print(console, accuracy, run, outDir);
+            return 0;
+        });
+        return command;
+    }
+
+    static JsonObject DataHash(IEnumerable<string> paths)
+    {
+        var hashes = new JsonObject();
+        foreach (var path in paths)
+        {
+            var files = File.Exists(path) ? [path] : Directory.Exists(path)
+                ? Directory.EnumerateFiles(path).Where(f => f.EndsWith(".jsonl") || f.EndsWith(".json")).Order(StringComparer.Ordinal).ToArray() : [];
+            foreach (var f in files) hashes[Path.GetFullPath(f)] = Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(f)));
+        }
+        return hashes;
+    }
+
+    static void Print(IAnsiConsole console, BenchAccuracy accuracy, BenchRun run, string outDir)
+    {
+        var table = new Table().Border(TableBorder.Rounded).AddColumn("subset").AddColumn("section").AddColumn("records")
+            .AddColumn("accuracy %").AddColumn("ties").AddColumn("format failures");
+        foreach (var s in accuracy.Subsets)
+            table.AddRow(s.Subset, s.Section, s.Records.ToString(), $"{100 * s.Accuracy:F2}", s.Ties.ToString(), s.FormatFailures.ToString());
+        foreach (var s in accuracy.Sections)
+            table.AddRow($"[bold]{Markup.Escape(s.Section)}[/]", "section", s.Records.ToString(), $"[bold]{100 * s.Accuracy:F2}[/]", "", "");
+        table.AddRow("[bold]overall[/]", "mean of sections", accuracy.Records.ToString(), $"[bold]{100 * accuracy.Overall:F2}[/]",
+            accuracy.TieCount.ToString(), accuracy.FormatFailures.ToString());
+        console.Write(table);
+        if (accuracy.Levels is { } l) console.MarkupLine($"RM-Bench levels: easy {100 * l.Easy:F2}%, normal {100 * l.Normal:F2}%, hard {100 * l.Hard:F2}%");
+        if (run.NewRecords > 0)
+            console.MarkupLine($"judged {run.NewRecords} records ({run.NewComparisons} comparisons) in {run.Seconds:F1} s: {run.NewComparisons / Math.Max(1e-9, run.Seconds):F2} comparisons/s");
+        console.MarkupLine($"wrote [bold]{Markup.Escape(Path.Combine(outDir, "report.md"))}[/]");
+    }
+}

@@ -1,0 +1,61 @@
+using System.CommandLine;
+using SelfAlign.Evaluation;
+using SelfAlign.Inference;
+using SelfAlign.Judging;
+using SelfAlign.Modeling;
+
+namespace SelfAlign.Cli;
+
+/// <summary>Options of the commands that judge benchmark data with a local model.</summary>
+internal sealed class JudgeOptions
+{
+    public readonly Option<DirectoryInfo> Model = CliOptions.Model("A Hugging Face model folder: the judge.");
+    public readonly Option<string[]> Data = new("--data")
+    {
+        Description = "Benchmark files or folders: RewardBench-format .jsonl rows or RM-Bench .json arrays (repeatable).",
+        Required = true,
+        AllowMultipleArgumentsPerToken = true,
+    };
+    public readonly Option<int> Limit = new("--limit-per-subset") { Description = "Judge at most N records per subset, drawn by --seed (0: all).", DefaultValueFactory = _ => 0 };
+    public readonly Option<ulong> Seed = new("--seed") { Description = "Seed of the subset sample and of sampled judgments.", DefaultValueFactory = _ => 0 };
+    public readonly Option<string> Format = new("--format") { Description = "chat (through the chat template) or plain (the IPO authors' raw layout).", DefaultValueFactory = _ => "chat" };
+    public readonly Option<string> Labels = new("--labels") { Description = "Spellings of Yes/No summed: exact, space (' Yes' too) or all (also case).", DefaultValueFactory = _ => "all" };
+    public readonly Option<bool> SkipInvalid = new("--skip-invalid") { Description = "Skip malformed records and count them, instead of stopping at the first." };
+    public readonly Option<int> BatchTokens = new("--batch-tokens") { Description = "Most padded tokens per forward batch.", DefaultValueFactory = _ => 2048 };
+    public readonly Option<string> DType = CliOptions.DType("Compute dtype (bf16 or f32).");
+
+    public IEnumerable<Option> All => [Model, Data, Limit, Seed, Format, Labels, SkipInvalid, BatchTokens, DType];
+
+    public JudgeFormat ParseFormat(ParseResult parse) => parse.GetValue(Format) switch
+    {
+        "chat" => JudgeFormat.Chat,
+        "plain" => JudgeFormat.Plain,
+        var f => throw new UsageException($"--format '{f}': use chat or plain"),
+    };
+
+    public LabelVariants ParseLabels(ParseResult parse) => parse.GetValue(Labels) switch
+    {
+        "exact" => LabelVariants.Exact,
+        "space" => LabelVariants.Space,
+        "all" => LabelVariants.SpaceAndCase,
+        var l => throw new UsageException($"--labels '{l}': use exact, space or all"),
+    };
+
+    /// <summary>The records to judge (sampled per subset when a limit is set) and the malformed ones skipped.</summary>
+    public (IReadOnlyList<BenchItem> Items, IReadOnlyList<SkippedRecord> Skipped) LoadData(ParseResult parse)
+    {
+        var (items, skipped) = BenchData.Load(parse.GetRequiredValue(Data), parse.GetValue(SkipInvalid));
+        int limit = parse.GetValue(Limit);
+        if (limit < 0) throw new UsageException("--limit-per-subset must be >= 0");
+        return (limit > 0 ? BenchData.Sample(items, limit, parse.GetValue(Seed)) : items, skipped);
+    }
+
+    /// <summary>Loads the model and wraps it in the local engine; the caller disposes the model.</summary>
+    public LocalLanguageModel LoadEngine(ParseResult parse, bool fastPath = true)
+    {
+        string folder = parse.GetRequiredValue(Model).FullName;
+        var tokenizer = Text.Tokenizer.Load(folder);
+        var model = ModelFolder.Load(folder, new LoadOptions(CliOptions.ParseDType(parse.GetValue(DType)!)));
+        return new LocalLanguageModel(model, tokenizer, new LocalModelOptions { FastPath = fastPath, MaxBatchTokens = Math.Max(1, parse.GetValue(BatchTokens)) });
+    }
+}

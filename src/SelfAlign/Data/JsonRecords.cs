@@ -1,0 +1,44 @@
+using System.Text.Json;
+
+namespace SelfAlign.Data;
+
+/// <summary>Records of a JSONL file (one object per line) or of a JSON file holding an array of objects, each with its line.</summary>
+public static class JsonRecords
+{
+    /// <summary>Reads <paramref name="file"/> by its extension: <c>.json</c> as an array, anything else as JSONL.</summary>
+    public static IEnumerable<(int Line, JsonElement Row)> Read(string file) =>
+        Path.GetExtension(file).Equals(".json", StringComparison.OrdinalIgnoreCase) ? ReadArray(file) : Jsonl.Read(file);
+
+    static IEnumerable<(int Line, JsonElement Row)> ReadArray(string file)
+    {
+        if (!File.Exists(file)) throw new FileNotFoundException($"{file}: file not found");
+        var bytes = File.ReadAllBytes(file);
+        var records = new List<(int, JsonElement)>();
+        var reader = new Utf8JsonReader(bytes, new JsonReaderOptions { CommentHandling = JsonCommentHandling.Skip });
+        int line = 1;
+        long counted = 0;
+        int LineAt(long offset)
+        {
+            for (; counted < offset; counted++) if (bytes[counted] == (byte)'\n') line++;
+            return line;
+        }
+        try
+        {
+            if (!reader.Read() || reader.TokenType != JsonTokenType.StartArray)
+                throw new DataFormatException(file, 1, "expected a JSON array of objects");
+            while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
+            {
+                int at = LineAt(reader.TokenStartIndex);
+                if (reader.TokenType != JsonTokenType.StartObject)
+                    throw new DataFormatException(file, at, $"expected a JSON object, got {reader.TokenType}");
+                using var doc = JsonDocument.ParseValue(ref reader);
+                records.Add((at, doc.RootElement.Clone()));
+            }
+        }
+        catch (JsonException e)
+        {
+            throw new DataFormatException(file, (int)(e.LineNumber ?? 0) + 1, $"invalid JSON ({e.Message.Split(" LineNumber")[0]})");
+        }
+        return records;
+    }
+}

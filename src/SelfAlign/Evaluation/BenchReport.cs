@@ -1,0 +1,119 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using SelfAlign.IO;
+using SelfAlign.Judging;
+
+namespace SelfAlign.Evaluation;
+
+/// <summary>Writes a benchmark run's <c>results.json</c>, <c>report.md</c> and <c>accuracy.png</c>.</summary>
+public static class BenchReport
+{
+    /// <summary>Everything the report says besides the accuracies.</summary>
+    /// <param name="Judge">The judge's name.</param>
+    /// <param name="Settings">The judge's settings.</param>
+    /// <param name="Model">The model folder.</param>
+    /// <param name="Data">The benchmark files or folders.</param>
+    /// <param name="Skipped">Malformed records skipped.</param>
+    /// <param name="Run">This run's work and speed.</param>
+    public sealed record Context(string Judge, JsonObject Settings, string Model, IReadOnlyList<string> Data,
+        IReadOnlyList<SkippedRecord> Skipped, BenchRun Run);
+
+    /// <summary>Writes the three files into <paramref name="outDir"/>, each replaced atomically.</summary>
+    public static void Write(string outDir, BenchAccuracy accuracy, Context context)
+    {
+        var confusion = context.Run.Categories.Count > 0 ? ConfusionMatrix.Of(context.Run.Categories, Categories.All) : null;
+        AtomicFile.WriteAllText(Path.Combine(outDir, "results.json"), Json(accuracy, context, confusion).ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
+        AtomicFile.WriteAllText(Path.Combine(outDir, "report.md"), Markdown(accuracy, context, confusion));
+        AtomicFile.Write(Path.Combine(outDir, "accuracy.png"), s => s.Write(Chart(accuracy, context.Judge)));
+    }
+
+    static JsonObject Json(BenchAccuracy a, Context c, ConfusionMatrix? confusion) => new()
+    {
+        ["judge"] = c.Judge,
+        ["settings"] = c.Settings.DeepClone(),
+        ["model"] = c.Model,
+        ["data"] = new JsonArray([.. c.Data.Select(d => (JsonNode?)d)]),
+        ["ties"] = a.Ties == TieRule.Half ? "half" : "wrong",
+        ["records"] = a.Records,
+        ["overall"] = a.Overall,
+        ["sections"] = new JsonArray([.. a.Sections.Select(s => (JsonNode?)new JsonObject { ["section"] = s.Section, ["records"] = s.Records, ["accuracy"] = s.Accuracy })]),
+        ["subsets"] = new JsonArray([.. a.Subsets.Select(s => (JsonNode?)new JsonObject
+        {
+            ["subset"] = s.Subset, ["section"] = s.Section, ["records"] = s.Records, ["accuracy"] = s.Accuracy,
+            ["ties"] = s.Ties, ["format_failures"] = s.FormatFailures, ["mean_chosen"] = s.MeanChosen, ["mean_rejected"] = s.MeanRejected,
+            ["rm_bench"] = Levels(s.Levels),
+        })]),
+        ["rm_bench"] = Levels(a.Levels),
+        ["tie_count"] = a.TieCount,
+        ["format_failures"] = a.FormatFailures,
+        ["skipped_invalid"] = c.Skipped.Count,
+        ["skipped"] = new JsonArray([.. c.Skipped.Select(s => (JsonNode?)new JsonObject { ["file"] = s.File, ["line"] = s.Line, ["reason"] = s.Reason })]),
+        ["throughput"] = new JsonObject
+        {
+            ["records"] = c.Run.NewRecords, ["comparisons"] = c.Run.NewComparisons, ["seconds"] = c.Run.Seconds,
+            ["records_per_second"] = Rate(c.Run.NewRecords, c.Run.Seconds), ["comparisons_per_second"] = Rate(c.Run.NewComparisons, c.Run.Seconds),
+        },
+        ["categorizer"] = confusion is null ? null : new JsonObject
+        {
+            ["labels"] = new JsonArray([.. confusion.Labels.Select(l => (JsonNode?)l)]),
+            ["counts"] = new JsonArray([.. confusion.Counts.Select(r => (JsonNode?)new JsonArray([.. r.Select(x => (JsonNode?)x)]))]),
+            ["accuracy"] = confusion.Accuracy,
+        },
+    };
+
+    static JsonObject? Levels(StyleLevels? l) => l is null ? null : new JsonObject { ["easy"] = l.Easy, ["normal"] = l.Normal, ["hard"] = l.Hard };
+    static double? Rate(int n, double s) => s > 0 ? n / s : null;
+
+    static string Pct(double x) => (100 * x).ToString("F2", CultureInfo.InvariantCulture);
+    static string Num(double? x) => x is double v ? v.ToString("F3", CultureInfo.InvariantCulture) : "-";
+
+    static string Markdown(BenchAccuracy a, Context c, ConfusionMatrix? confusion)
+    {
+        var md = new StringBuilder();
+        md.AppendLine($"# Preference benchmark: {c.Judge} judge\n");
+        md.AppendLine($"Model `{c.Model}`; data {string.Join(", ", c.Data.Select(d => $"`{d}`"))}.");
+        md.AppendLine($"Judge settings: `{c.Settings.ToJsonString()}`.");
+        md.AppendLine($"{a.Records} records; ties count as {(a.Ties == TieRule.Half ? "half a win" : "wrong")} ({a.TieCount} tied comparisons); " +
+            $"{a.FormatFailures} format failures; {c.Skipped.Count} malformed records skipped.\n");
+        md.AppendLine($"**Overall (mean of sections): {Pct(a.Overall)}%**\n");
+        md.AppendLine("| section | records | accuracy % |\n|---|---:|---:|");
+        foreach (var s in a.Sections) md.AppendLine($"| {s.Section} | {s.Records} | {Pct(s.Accuracy)} |");
+        md.AppendLine("\n| subset | section | records | accuracy % | ties | format failures | mean chosen | mean rejected |\n|---|---|---:|---:|---:|---:|---:|---:|");
+        foreach (var s in a.Subsets)
+            md.AppendLine($"| {s.Subset} | {s.Section} | {s.Records} | {Pct(s.Accuracy)} | {s.Ties} | {s.FormatFailures} | {Num(s.MeanChosen)} | {Num(s.MeanRejected)} |");
+        if (a.Levels is not null)
+        {
+            md.AppendLine("\nRM-Bench style levels (easy: chosen more styled than rejected; hard: less):\n");
+            md.AppendLine("| subset | easy % | normal % | hard % |\n|---|---:|---:|---:|");
+            foreach (var s in a.Subsets.Where(s => s.Levels is not null))
+                md.AppendLine($"| {s.Subset} | {Pct(s.Levels!.Easy)} | {Pct(s.Levels.Normal)} | {Pct(s.Levels.Hard)} |");
+            md.AppendLine($"| all | {Pct(a.Levels.Easy)} | {Pct(a.Levels.Normal)} | {Pct(a.Levels.Hard)} |");
+        }
+        if (confusion is not null)
+        {
+            md.AppendLine($"\nCategorizer vs the data's categories ({confusion.Total} records, {Pct(confusion.Accuracy)}% agree):\n");
+            md.AppendLine(confusion.ToMarkdown());
+        }
+        md.AppendLine($"\nThis run judged {c.Run.NewRecords} records ({c.Run.NewComparisons} comparisons) in {c.Run.Seconds:F1} s" +
+            (c.Run.Seconds > 0 ? $": {c.Run.NewComparisons / c.Run.Seconds:F2} comparisons/s." : "."));
+        md.AppendLine("\n![subset accuracy](accuracy.png)");
+        return md.ToString();
+    }
+
+    static byte[] Chart(BenchAccuracy a, string judge)
+    {
+        var plot = new ScottPlot.Plot();
+        var subsets = a.Subsets.Reverse().ToArray();
+        var bars = plot.Add.Bars(subsets.Select(s => 100 * s.Accuracy).ToArray());
+        bars.Horizontal = true;
+        plot.Axes.Left.SetTicks(Enumerable.Range(0, subsets.Length).Select(i => (double)i).ToArray(), subsets.Select(s => $"{s.Subset} ({s.Records})").ToArray());
+        var chance = plot.Add.VerticalLine(50);
+        chance.LinePattern = ScottPlot.LinePattern.Dashed;
+        plot.Axes.SetLimitsX(0, 100);
+        plot.Title($"{judge} judge: subset accuracy (%), overall {Pct(a.Overall)}");
+        plot.XLabel("accuracy % (dashed: chance)");
+        return plot.GetImageBytes(900, 120 + 28 * subsets.Length, ScottPlot.ImageFormat.Png);
+    }
+}

@@ -1,0 +1,139 @@
+using SelfAlign.Modeling;
+using SelfAlign.Text;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace SelfAlign.Inference;
+
+/// <summary>How <see cref="LocalLanguageModel"/> batches its work.</summary>
+public sealed record LocalModelOptions
+{
+    /// <summary>
+    /// Score next tokens the fast way: shared prompt prefixes computed once, only the last position
+    /// projected, batches bucketed by length. Off: the plain way, one prompt at a time through a full
+    /// forward pass, which is the reference the fast path is tested against.
+    /// </summary>
+    public bool FastPath { get; init; } = true;
+    /// <summary>Most padded tokens in one forward batch.</summary>
+    public int MaxBatchTokens { get; init; } = 2048;
+    /// <summary>Most prompts in one forward batch.</summary>
+    public int MaxBatchRows { get; init; } = 32;
+    /// <summary>Shortest common prefix that prompts share through one prefill.</summary>
+    public int MinSharedPrefix { get; init; } = 16;
+    /// <summary>Batching of <see cref="ILanguageModel.Generate"/>.</summary>
+    public GeneratorOptions Generation { get; init; } = new();
+}
+
+/// <summary><see cref="ILanguageModel"/> on a <see cref="CausalLm"/> in this process.</summary>
+public sealed class LocalLanguageModel(CausalLm model, Tokenizer tokenizer, LocalModelOptions? options = null) : ILanguageModel
+{
+    readonly LocalModelOptions _options = options ?? new LocalModelOptions();
+    readonly Generator _generator = new(model, tokenizer);
+
+    /// <inheritdoc />
+    public Tokenizer Tokenizer => tokenizer;
+    /// <inheritdoc />
+    public int MaxSequenceLength => model.Config.MaxPositionEmbeddings;
+    /// <summary>The model behind the engine.</summary>
+    public CausalLm Model => model;
+
+    /// <inheritdoc />
+    public IReadOnlyList<double[]> NextTokenLogProbs(IReadOnlyList<IReadOnlyList<int>> prompts, IReadOnlyList<int> tokenIds,
+        Action<int>? onProgress = null)
+    {
+        foreach (var p in prompts) CheckLength(p.Count);
+        var result = new double[prompts.Count][];
+        using var labels = torch.tensor(tokenIds.Select(t => (long)t).ToArray());
+        if (!_options.FastPath)
+        {
+            for (int i = 0; i < prompts.Count; i++)
+            {
+                using var scope = torch.NewDisposeScope();
+                var logits = model.Forward(torch.tensor(prompts[i].Select(t => (long)t).ToArray(), [1, prompts[i].Count]));
+                result[i] = Gather(logits.select(1, -1), labels)[0];
+                onProgress?.Invoke(1);
+            }
+            return result;
+        }
+
+        var plan = PrefixPlan.Build(prompts, _options.MinSharedPrefix, _options.MaxBatchTokens, _options.MaxBatchRows);
+        foreach (var group in plan.Groups)
+        {
+            using var prefix = group.PrefixLength > 0 ? Prefill(prompts[group.Batches[0][0]].Take(group.PrefixLength).ToArray()) : null;
+            foreach (var batch in group.Batches)
+            {
+                using var scope = torch.NewDisposeScope();
+                var rest = batch.Select(i => (IReadOnlyList<int>)prompts[i].Skip(group.PrefixLength).ToArray()).ToArray();
+                var (ids, mask) = LeftPadding.Pack(rest);
+                using var cache = prefix?.Fork(batch.Length, group.PrefixLength + (int)ids.shape[1]);
+                var logits = model.Forward(ids, mask, cache, LogitPositions.Last);
+                var rows = Gather(logits.squeeze(1), labels);
+                for (int r = 0; r < batch.Length; r++) result[batch[r]] = rows[r];
+                onProgress?.Invoke(batch.Length);
+            }
+        }
+        return result;
+    }
+
+    KvCache Prefill(int[] prefix)
+    {
+        var cache = model.CreateCache(1, prefix.Length);
+        using var scope = torch.NewDisposeScope();
+        model.Forward(torch.tensor(prefix.Select(t => (long)t).ToArray(), [1, prefix.Length]), null, cache, LogitPositions.Last);
+        return cache;
+    }
+
+    /// <summary>log_softmax over the vocabulary of logits [rows, vocab], read at <paramref name="labels"/>.</summary>
+    static double[][] Gather(Tensor logits, Tensor labels)
+    {
+        var picked = logits.log_softmax(-1).index_select(1, labels.to(logits.device)).to(ScalarType.Float64).cpu();
+        var flat = picked.data<double>().ToArray();
+        int k = (int)labels.shape[0];
+        return Enumerable.Range(0, (int)picked.shape[0]).Select(r => flat.AsSpan(r * k, k).ToArray()).ToArray();
+    }
+
+    /// <inheritdoc />
+    public IEnumerable<Completion> Generate(IReadOnlyList<GenerationRequest> requests, SamplingOptions sampling, Action<int>? onTokens = null)
+    {
+        foreach (var r in requests) CheckLength(r.PromptIds.Count + sampling.MaxNewTokens);
+        return _generator.Generate(requests, sampling, _options.Generation, onTokens);
+    }
+
+    /// <inheritdoc />
+    public IReadOnlyList<double> CompletionLogProbs(IReadOnlyList<(IReadOnlyList<int> Prompt, IReadOnlyList<int> Completion)> items,
+        Action<int>? onProgress = null)
+    {
+        var result = new double[items.Count];
+        var rows = items.Select(it =>
+        {
+            if (it.Prompt.Count == 0) throw new ArgumentException("a prompt has no tokens");
+            CheckLength(it.Prompt.Count + it.Completion.Count);
+            return (IReadOnlyList<int>)[.. it.Prompt, .. it.Completion];
+        }).ToArray();
+        var plan = PrefixPlan.Build(rows, int.MaxValue, _options.MaxBatchTokens, _options.MaxBatchRows);
+        foreach (var batch in plan.Groups.SelectMany(g => g.Batches))
+        {
+            using var scope = torch.NewDisposeScope();
+            var (ids, mask) = LeftPadding.Pack(batch.Select(i => rows[i]).ToArray());
+            var logProbs = model.Forward(ids, mask).log_softmax(-1);
+            long width = ids.shape[1];
+            for (int r = 0; r < batch.Length; r++)
+            {
+                var completion = items[batch[r]].Completion;
+                if (completion.Count == 0) continue;
+                // Left-padded: the completion's tokens fill the last columns; each is predicted one column earlier.
+                var predicted = logProbs[r].narrow(0, width - completion.Count - 1, completion.Count);
+                var targets = torch.tensor(completion.Select(t => (long)t).ToArray()).unsqueeze(1);
+                result[batch[r]] = predicted.gather(1, targets).sum().to(ScalarType.Float64).item<double>();
+            }
+            onProgress?.Invoke(batch.Length);
+        }
+        return result;
+    }
+
+    void CheckLength(int length)
+    {
+        if (length > MaxSequenceLength)
+            throw new ArgumentException($"a sequence of {length} tokens exceeds the model's {MaxSequenceLength} positions");
+    }
+}
