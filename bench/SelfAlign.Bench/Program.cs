@@ -9,11 +9,12 @@ return which switch
     "model" => ModelBench.Run(threads, args.Skip(2).ToArray()),
     "generate" => GenerationBench.Run(threads),
     "tokenize" => TokenizerBench.Run(),
+    "judge" => JudgeBench.Run(threads, args.Skip(2).ToArray()),
     _ => Usage(),
 };
 
 static int Usage()
 {
-    Console.Error.WriteLine("usage: bench [model|generate|tokenize] [threads] [config.json]");
+    Console.Error.WriteLine("usage: bench [model|generate|tokenize|judge] [threads] [config.json | pairs]");
     return 2;
 }

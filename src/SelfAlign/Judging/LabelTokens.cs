@@ -9,7 +9,7 @@ public enum LabelVariants
     Exact,
     /// <summary>The word with and without a leading space ("Yes", " Yes").</summary>
     Space,
-    /// <summary>Leading space and case: "Yes", " Yes", "yes", " yes", "YES", " YES".</summary>
+    /// <summary>Leading space and case (as written, lower, upper, capitalized): "Yes", " Yes", "yes", " yes", "YES", " YES".</summary>
     SpaceAndCase,
 }
 
@@ -27,7 +27,7 @@ public sealed record LabelTokens(string Word, IReadOnlyList<string> Spellings, I
     public static LabelTokens Resolve(Tokenizer tokenizer, string word, LabelVariants variants)
     {
         IEnumerable<string> cases = variants == LabelVariants.SpaceAndCase
-            ? [word, word.ToLowerInvariant(), word.ToUpperInvariant()]
+            ? [word, word.ToLowerInvariant(), word.ToUpperInvariant(), char.ToUpperInvariant(word[0]) + word[1..].ToLowerInvariant()]
             : [word];
         IEnumerable<string> spelled = variants == LabelVariants.Exact ? cases : cases.SelectMany(c => new[] { c, " " + c });
         var found = spelled.Distinct()

@@ -1,0 +1,93 @@
+using System.Diagnostics;
+using SelfAlign.Evaluation;
+using SelfAlign.Inference;
+using SelfAlign.Judging;
+using SelfAlign.Modeling;
+using SelfAlign.Text;
+using static TorchSharp.torch;
+
+namespace SelfAlign.Bench;
+
+/// <summary>
+/// Pairs judged per second by the yes/no judge over pairs of the shipped preference suite, on a
+/// random bf16 model shaped like SmolLM2-135M with the real SmolLM2 tokenizer and chat template:
+/// the plain path (one input at a time, full forward) against the fast path (shared prefixes,
+/// last-position projection, length buckets), with the fast path's FLOP rate against the bf16
+/// matmul rate measured in the same run.
+/// </summary>
+internal static class JudgeBench
+{
+    public static int Run(int threads, string[] args)
+    {
+        int pairs = args.Length > 0 ? int.Parse(args[0]) : 200;
+        string root = ModelBench.RepoRoot();
+        string folder = Path.Combine(root, "configs", "smollm2-135m");
+        var config = ModelConfig.Load(Path.Combine(folder, "config.json"));
+        var tokenizer = Tokenizer.Load(folder);
+        double matmul = MachineLimits.MatmulFlops();
+        var weights = RandomWeights.Create(config, seed: 0, ScalarType.BFloat16);
+        using var model = CausalLm.FromWeights(config, weights.ToDictionary(w => w.Key, w => w.Value));
+        foreach (var w in weights) w.Value.Dispose();
+        using var noGrad = no_grad();
+
+        // The same pairs every run: an equal share of each subset, drawn by seed 0.
+        var (all, _) = BenchData.Load([Path.Combine(root, "data", "prefbench")], skipInvalid: false);
+        int perSubset = (int)Math.Ceiling((double)pairs / all.Select(i => i.Subset).Distinct().Count());
+        var sample = BenchData.Sample(all, perSubset, seed: 0).Take(pairs).ToArray();
+        var items = sample.SelectMany(p => new[] { p.Chosen[0], p.Rejected[0] }.Select(r => new JudgeItem(p.Prompt, r, p.Category!, p.Subset))).ToArray();
+
+        var fastEngine = new LocalLanguageModel(model, tokenizer);
+        var fastJudge = new YesNoJudge(fastEngine, new YesNoOptions(JudgePromptSet.IpoEvaluation));
+        var inputs = items.Select(fastJudge.Input).ToArray();
+        long embedding = (long)config.VocabSize * config.HiddenSize;
+        long layerParams = model.ParameterCount - embedding - (config.TieWordEmbeddings ? 0 : embedding);
+        double TokenFlops(int position) => 2.0 * layerParams + 4.0 * config.NumLayers * config.NumHeads * config.HeadDim * (position + 1);
+
+        // Useful work of the fast path: each group's shared prefix once, every input's own tokens, one head row per input.
+        var plan = PrefixPlan.Build(inputs, new LocalModelOptions().MinSharedPrefix, new LocalModelOptions().MaxBatchTokens, new LocalModelOptions().MaxBatchRows);
+        double fastFlops = 0, fastTokens = 0, paddedTokens = 0;
+        foreach (var g in plan.Groups)
+        {
+            for (int p = 0; p < g.PrefixLength; p++) fastFlops += TokenFlops(p);
+            fastTokens += g.PrefixLength;
+            foreach (var batch in g.Batches)
+            {
+                paddedTokens += batch.Length * batch.Max(i => inputs[i].Count - g.PrefixLength);
+                foreach (int i in batch)
+                    for (int p = g.PrefixLength; p < inputs[i].Count; p++) { fastFlops += TokenFlops(p); fastTokens++; }
+            }
+        }
+        fastFlops += inputs.Length * 2.0 * embedding;
+        double plainTokens = inputs.Sum(i => i.Count);
+        double plainFlops = inputs.Sum(i => Enumerable.Range(0, i.Count).Sum(TokenFlops) + i.Count * 2.0 * embedding);
+
+        Console.WriteLine($"model: SmolLM2-135M shape (hidden {config.HiddenSize}, {config.NumLayers} layers, vocab {config.VocabSize}), random bf16 weights, {threads} threads");
+        Console.WriteLine($"machine: bf16 matmul {matmul / 1e9:F0} GFLOP/s");
+        Console.WriteLine($"work: {sample.Length} pairs ({inputs.Length} judge inputs, {plainTokens / inputs.Length:F0} tokens on average, longest {inputs.Max(i => i.Count)}), " +
+            $"chat template, ipo-eval prompts");
+        Console.WriteLine($"fast path plan: {plan.Groups.Count} prefix groups, {plan.Groups.Sum(g => g.Batches.Count)} batches; computes {fastTokens:F0} of {plainTokens:F0} tokens, " +
+            $"padding adds {100 * (paddedTokens - (fastTokens - plan.Groups.Sum(g => g.PrefixLength))) / paddedTokens:F1}%");
+        Console.WriteLine();
+        Console.WriteLine($"{"path",-6} {"seconds",8} {"pairs/s",8} {"GFLOP/s",8} {"% matmul",9}");
+
+        var fast = Time(fastJudge, items, out var fastScores);
+        Report("fast", fast, fastFlops);
+        var plainJudge = new YesNoJudge(new LocalLanguageModel(model, tokenizer, new LocalModelOptions { FastPath = false }), new YesNoOptions(JudgePromptSet.IpoEvaluation));
+        var plain = Time(plainJudge, items, out var plainScores);
+        Report("plain", plain, plainFlops);
+        Console.WriteLine($"fast path speed-up: {plain / fast:F2}x; largest score difference fast vs plain: " +
+            $"{fastScores.Zip(plainScores).Max(p => Math.Abs(p.First.Score - p.Second.Score)):E2}");
+        return 0;
+
+        void Report(string path, double seconds, double flops) =>
+            Console.WriteLine($"{path,-6} {seconds,8:F1} {sample.Length / seconds,8:F2} {flops / seconds / 1e9,8:F0} {100 * flops / seconds / matmul,8:F0}%");
+    }
+
+    static double Time(YesNoJudge judge, JudgeItem[] items, out IReadOnlyList<YesNoScore> scores)
+    {
+        judge.Score(items.Take(4).ToArray());   // warm-up
+        var sw = Stopwatch.StartNew();
+        scores = judge.Score(items);
+        return sw.Elapsed.TotalSeconds;
+    }
+}
