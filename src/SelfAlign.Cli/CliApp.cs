@@ -18,6 +18,8 @@ public static class CliApp
             TemplateCommand.Create(),
             GenerateCommand.Create(),
             BenchCommand.Create(),
+            SelectPromptsCommand.Create(),
+            CategorizeCommand.Create(),
         };
         // Expected failures are reported by CliErrors as one line, not as a stack trace.
         var invocation = new InvocationConfiguration { EnableDefaultExceptionHandler = false };

@@ -1,0 +1,90 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using SelfAlign.Evaluation;
+using SelfAlign.IO;
+using SelfAlign.Judging;
+using Spectre.Console;
+
+namespace SelfAlign.Cli.Commands;
+
+/// <summary>
+/// <c>selfalign select-prompts</c>: IPO's prompt selection. Every candidate yes/no instruction of a
+/// category judges the same labeled sample of that category; the best per category is saved as a
+/// prompt set that <c>bench --prompts</c> and the judges load.
+/// </summary>
+internal static class SelectPromptsCommand
+{
+    public static Command Create()
+    {
+        var o = new JudgeOptions();
+        var candidates = new Option<FileInfo>("--candidates") { Description = "JSON candidate pool: keys are categories, RewardBench subsets or 'default'; values strings or lists.", Required = true };
+        var perCategory = new Option<int>("--per-category") { Description = "Labeled pairs per category, drawn by --seed (IPO used 50).", DefaultValueFactory = _ => 50 };
+        var output = new Option<DirectoryInfo>("--out") { Description = "Folder: prompts.json (the chosen set), candidates.json, report.md.", Required = true };
+        var command = new Command("select-prompts", "Pick the most accurate yes/no instruction per category from a candidate pool.") { candidates, perCategory, output };
+        foreach (var option in o.All.Where(x => x != o.Limit)) command.Options.Add(option);
+        command.SetAction(parse =>
+        {
+            CliOptions.Apply(parse);
+            int n = parse.GetValue(perCategory);
+            if (n < 1) throw new UsageException("--per-category must be at least 1");
+            var pool = CandidatePool.Load(parse.GetRequiredValue(candidates).FullName);
+            var (items, _) = o.LoadData(parse);
+            ulong seed = parse.GetValue(o.Seed);
+            var sample = items.Where(i => i.Category is not null)
+                .GroupBy(i => i.Category!)
+                .SelectMany(g => g.OrderBy(i => Text.StableHash.Of($"{seed}:{i.Id}")).Take(n))
+                .Select(i => new LabeledPair(i.Prompt, i.Chosen[0], i.Rejected[0], i.Category!, i.Subset))
+                .ToArray();
+            var engine = o.LoadEngine(parse);
+            using var model = engine.Model;
+            int inputs = pool.Sum(kv => kv.Value.Count * 2 * sample.Count(p => p.Category == kv.Key));
+            var console = CliConsole.Out();
+            IReadOnlyList<CandidateResult> results = [];
+            JudgePromptSet chosen = null!;
+            console.Progress().Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn(), new RemainingTimeColumn())
+                .Start(ctx =>
+                {
+                    var task = ctx.AddTask("trying candidates", maxValue: Math.Max(1, inputs));
+                    (results, chosen) = PromptSelection.Run(engine, pool, sample, o.ParseFormat(parse), o.ParseLabels(parse), k => task.Increment(k));
+                });
+            string outDir = parse.GetRequiredValue(output).FullName;
+            Directory.CreateDirectory(outDir);
+            chosen.Save(Path.Combine(outDir, "prompts.json"));
+            var json = new JsonArray([.. results.Select(r => (JsonNode?)new JsonObject
+            {
+                ["category"] = r.Category, ["prompt"] = r.Prompt, ["correct"] = r.Correct, ["pairs"] = r.Pairs, ["accuracy"] = r.Accuracy,
+                ["chosen"] = chosen.ByCategory.GetValueOrDefault(r.Category) == r.Prompt,
+            })]);
+            AtomicFile.WriteAllText(Path.Combine(outDir, "candidates.json"), json.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
+            AtomicFile.WriteAllText(Path.Combine(outDir, "report.md"), Report(results, chosen));
+
+            var table = new Table().Border(TableBorder.Rounded).AddColumn("category").AddColumn("pairs").AddColumn("accuracy %").AddColumn("candidate");
+            foreach (var r in results)
+            {
+                bool best = chosen.ByCategory.GetValueOrDefault(r.Category) == r.Prompt;
+                string text = Markup.Escape(r.Prompt.Length > 90 ? r.Prompt[..87] + "..." : r.Prompt);
+                table.AddRow(r.Category, r.Pairs.ToString(), $"{100 * r.Accuracy:F1}", best ? $"[bold green]{text}[/]" : text);
+            }
+            console.Write(table);
+            console.MarkupLine($"wrote [bold]{Markup.Escape(Path.Combine(outDir, "prompts.json"))}[/]");
+            return 0;
+        });
+        return command;
+    }
+
+    static string Report(IReadOnlyList<CandidateResult> results, JudgePromptSet chosen)
+    {
+        var md = new StringBuilder("# Prompt selection\n\nEach candidate judged the same labeled pairs of its category; the best (bold) is kept.\n\n");
+        md.AppendLine("| category | pairs | accuracy % | candidate |\n|---|---:|---:|---|");
+        foreach (var r in results)
+        {
+            string text = r.Prompt.Replace("|", "\\|").Replace("\n", " ");
+            bool best = chosen.ByCategory.GetValueOrDefault(r.Category) == r.Prompt;
+            md.AppendLine($"| {r.Category} | {r.Pairs} | {(100 * r.Accuracy).ToString("F1", CultureInfo.InvariantCulture)} | {(best ? $"**{text}**" : text)} |");
+        }
+        return md.ToString();
+    }
+}
