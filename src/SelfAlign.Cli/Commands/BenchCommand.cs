@@ -49,6 +49,8 @@ internal static class BenchCommand
                 "model" => true,
                 var c => throw new UsageException($"--categories '{c}': use data or model"),
             };
+            if (parse.GetValue(samples) < 1) throw new UsageException("--samples must be at least 1");
+            PairwiseJudge.Calibrate(0.5, parse.GetValue(eta));
             var (items, skipped) = o.LoadData(parse);
             string outDir = parse.GetRequiredValue(output).FullName;
             var engine = o.LoadEngine(parse, !parse.GetValue(plainPath));
@@ -63,9 +65,6 @@ internal static class BenchCommand
                 "pairwise" => new PairwiseBenchJudge(new PairwiseJudge(engine, format), parse.GetValue(eta)),
                 var j => throw new UsageException($"--judge '{j}': use yesno, additive or pairwise"),
             };
-            if (parse.GetValue(samples) < 1) throw new UsageException("--samples must be at least 1");
-            PairwiseJudge.Calibrate(0.5, parse.GetValue(eta));
-
             var data = parse.GetRequiredValue(o.Data);
             RunManifest.WriteOrCheck(Path.Combine(outDir, "manifest.json"), "bench", new JsonObject
             {

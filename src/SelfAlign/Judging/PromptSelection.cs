@@ -41,12 +41,14 @@ public static class PromptSelection
             var pairs = sample.Where(p => p.Category == category).ToArray();
             if (pairs.Length == 0) continue;
             // One engine call for all candidates of a category: the engine shares each candidate's prefix.
-            var sets = prompts.Select((p, k) => new JudgePromptSet($"candidate-{k}", new Dictionary<string, string> { [category] = p }, new Dictionary<string, string>())).ToArray();
-            var items = sets.SelectMany(set => pairs.SelectMany(p => new[] { (set, new JudgeItem(p.Instruction, p.Chosen, category)), (set, new JudgeItem(p.Instruction, p.Rejected, category)) })).ToArray();
-            var judges = sets.ToDictionary(s => s, s => new YesNoJudge(model, new YesNoOptions(s, format, variants)));
-            var inputs = items.Select(x => judges[x.set].Input(x.Item2)).ToArray();
-            var judge = judges[sets[0]];
-            var logProbs = LabelScorer.LogProbs(model, inputs, [judge.Yes, judge.No], onProgress);
+            var judges = prompts.Select((p, k) => new YesNoJudge(model, new YesNoOptions(new JudgePromptSet($"candidate-{k}",
+                new Dictionary<string, string> { [category] = p }, new Dictionary<string, string>()), format, variants))).ToArray();
+            var inputs = judges.SelectMany(j => pairs.SelectMany(p => new[]
+            {
+                j.Input(new JudgeItem(p.Instruction, p.Chosen, category)),
+                j.Input(new JudgeItem(p.Instruction, p.Rejected, category)),
+            })).ToArray();
+            var logProbs = LabelScorer.LogProbs(model, inputs, [judges[0].Yes, judges[0].No], onProgress);
             for (int k = 0; k < prompts.Count; k++)
             {
                 double correct = 0;
