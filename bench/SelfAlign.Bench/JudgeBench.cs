@@ -44,7 +44,8 @@ internal static class JudgeBench
         double TokenFlops(int position) => 2.0 * layerParams + 4.0 * config.NumLayers * config.NumHeads * config.HeadDim * (position + 1);
 
         // Useful work of the fast path: each group's shared prefix once, every input's own tokens, one head row per input.
-        var plan = PrefixPlan.Build(inputs, new LocalModelOptions().MinSharedPrefix, new LocalModelOptions().MaxBatchTokens, new LocalModelOptions().MaxBatchRows);
+        var defaults = new LocalModelOptions();
+        var plan = PrefixPlan.Build(inputs, defaults.MinSharedPrefix, defaults.MaxBatchTokens, defaults.MaxBatchRows);
         double fastFlops = 0, fastTokens = 0, paddedTokens = 0;
         foreach (var g in plan.Groups)
         {

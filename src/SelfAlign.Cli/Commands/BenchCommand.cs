@@ -109,12 +109,8 @@ internal static class BenchCommand
     static JsonObject DataHash(IEnumerable<string> paths)
     {
         var hashes = new JsonObject();
-        foreach (var path in paths)
-        {
-            var files = File.Exists(path) ? [path] : Directory.Exists(path)
-                ? Directory.EnumerateFiles(path).Where(f => f.EndsWith(".jsonl") || f.EndsWith(".json")).Order(StringComparer.Ordinal).ToArray() : [];
-            foreach (var f in files) hashes[Path.GetFullPath(f)] = Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(f)));
-        }
+        foreach (var file in paths.SelectMany(BenchData.Files))
+            hashes[Path.GetFullPath(file)] = Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(file)));
         return hashes;
     }
 

@@ -32,10 +32,7 @@ internal static class SelectPromptsCommand
             if (n < 1) throw new UsageException("--per-category must be at least 1");
             var pool = CandidatePool.Load(parse.GetRequiredValue(candidates).FullName);
             var (items, _) = o.LoadData(parse);
-            ulong seed = parse.GetValue(o.Seed);
-            var sample = items.Where(i => i.Category is not null)
-                .GroupBy(i => i.Category!)
-                .SelectMany(g => g.OrderBy(i => Text.StableHash.Of($"{seed}:{i.Id}")).Take(n))
+            var sample = BenchData.Sample([.. items.Where(i => i.Category is not null)], n, parse.GetValue(o.Seed), i => i.Category!)
                 .Select(i => new LabeledPair(i.Prompt, i.Chosen[0], i.Rejected[0], i.Category!, i.Subset))
                 .ToArray();
             var engine = o.LoadEngine(parse);

@@ -1,3 +1,5 @@
+using System.Text.Json;
+
 namespace SelfAlign.Data;
 
 /// <summary>A row of a data file is malformed; the message reads <c>file:line: reason</c>.</summary>
@@ -10,4 +12,8 @@ public sealed class DataFormatException(string file, int line, string reason)
     public int Line { get; } = line;
     /// <summary>What is wrong, without the location.</summary>
     public string Reason { get; } = reason;
+
+    /// <summary>The error for a JSON syntax error in <paramref name="file"/>, at the parser's line unless <paramref name="line"/> says where.</summary>
+    public static DataFormatException InvalidJson(string file, JsonException e, int? line = null) =>
+        new(file, line ?? (int)(e.LineNumber ?? 0) + 1, $"invalid JSON ({e.Message.Split(" LineNumber")[0]})");
 }

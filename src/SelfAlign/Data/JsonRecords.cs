@@ -9,6 +9,21 @@ public static class JsonRecords
     public static IEnumerable<(int Line, JsonElement Row)> Read(string file) =>
         Path.GetExtension(file).Equals(".json", StringComparison.OrdinalIgnoreCase) ? ReadArray(file) : Jsonl.Read(file);
 
+    /// <summary>The whole of a JSON file; a syntax error fails with file:line.</summary>
+    public static JsonElement ReadDocument(string file)
+    {
+        if (!File.Exists(file)) throw new FileNotFoundException($"{file}: file not found");
+        try
+        {
+            using var doc = JsonDocument.Parse(File.ReadAllBytes(file));
+            return doc.RootElement.Clone();
+        }
+        catch (JsonException e)
+        {
+            throw DataFormatException.InvalidJson(file, e);
+        }
+    }
+
     static IEnumerable<(int Line, JsonElement Row)> ReadArray(string file)
     {
         if (!File.Exists(file)) throw new FileNotFoundException($"{file}: file not found");
@@ -37,7 +52,7 @@ public static class JsonRecords
         }
         catch (JsonException e)
         {
-            throw new DataFormatException(file, (int)(e.LineNumber ?? 0) + 1, $"invalid JSON ({e.Message.Split(" LineNumber")[0]})");
+            throw DataFormatException.InvalidJson(file, e);
         }
         return records;
     }

@@ -23,7 +23,7 @@ public static class Jsonl
             }
             catch (JsonException e)
             {
-                throw new DataFormatException(file, line, $"invalid JSON ({e.Message.Split(" LineNumber")[0]})");
+                throw DataFormatException.InvalidJson(file, e, line);
             }
             if (row.ValueKind != JsonValueKind.Object) throw new DataFormatException(file, line, $"expected a JSON object, got {row.ValueKind}");
             yield return (line, row);

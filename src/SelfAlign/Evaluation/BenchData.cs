@@ -44,7 +44,8 @@ public static class BenchData
         return (items, skipped);
     }
 
-    static IEnumerable<string> Files(string path)
+    /// <summary>The files <paramref name="path"/> stands for: itself, or a folder's .jsonl and .json files in name order.</summary>
+    public static IReadOnlyList<string> Files(string path)
     {
         if (File.Exists(path)) return [path];
         if (!Directory.Exists(path)) throw new FileNotFoundException($"{path}: no such file or folder");
@@ -93,11 +94,14 @@ public static class BenchData
             subset, Text("section", false) ?? subset, Categories.Normalize(category), prompt, chosen, rejected, $"{file}:{line}");
     }
 
-    /// <summary>At most <paramref name="perSubset"/> records of each subset, drawn by <paramref name="seed"/>, kept in file order.</summary>
-    public static IReadOnlyList<BenchItem> Sample(IReadOnlyList<BenchItem> items, int perSubset, ulong seed)
+    /// <summary>
+    /// At most <paramref name="perGroup"/> records of each group (by default the subset), drawn by
+    /// <paramref name="seed"/> from the record ids, kept in file order.
+    /// </summary>
+    public static IReadOnlyList<BenchItem> Sample(IReadOnlyList<BenchItem> items, int perGroup, ulong seed, Func<BenchItem, string>? groupBy = null)
     {
-        var kept = items.GroupBy(i => i.Subset)
-            .SelectMany(g => g.OrderBy(i => StableHash.Of($"{seed}:{i.Id}")).Take(perSubset))
+        var kept = items.GroupBy(groupBy ?? (i => i.Subset))
+            .SelectMany(g => g.OrderBy(i => StableHash.Of($"{seed}:{i.Id}")).Take(perGroup))
             .ToHashSet();
         return items.Where(kept.Contains).ToArray();
     }

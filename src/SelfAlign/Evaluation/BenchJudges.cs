@@ -24,26 +24,39 @@ public interface IBenchJudge
     /// <summary>Records judged per call: large enough to batch well, small enough to checkpoint often.</summary>
     int ChunkSize { get; }
     /// <summary>Judges each record; <paramref name="categories"/> holds the category of each.</summary>
-    IReadOnlyList<BenchVerdict> Judge(IReadOnlyList<BenchItem> items, IReadOnlyList<string> categories, Action<int>? onProgress);
+    IReadOnlyList<BenchVerdict> Judge(IReadOnlyList<BenchItem> items, IReadOnlyList<string> categories);
 }
 
 /// <summary>Pointwise judges score every response on its own; a record's comparisons follow from the scores.</summary>
 static class Pointwise
 {
-    public static double[][] Compare(double?[] chosen, double?[] rejected) =>
-        chosen.Select(c => rejected.Select(r => c is double x && r is double y ? Outcome.Of(x, y, TieRule.Half) : 0.5).ToArray()).ToArray();
-
-    /// <summary>Every response of every record in one flat list, with the way back.</summary>
-    public static (List<JudgeItem> Flat, Func<int, int, bool, int> At) Flatten(IReadOnlyList<BenchItem> items, IReadOnlyList<string> categories)
+    /// <summary>Scores every response of every record in one call and builds each record's verdict.</summary>
+    /// <param name="items">The records.</param>
+    /// <param name="categories">Each record's category.</param>
+    /// <param name="score">The judge, over all responses at once.</param>
+    /// <param name="value">A response's score; null when it has none (a tie against anything).</param>
+    /// <param name="failures">Judgments of a response without a usable answer.</param>
+    /// <param name="detail">What the judge read for a response.</param>
+    public static IReadOnlyList<BenchVerdict> Judge<T>(IReadOnlyList<BenchItem> items, IReadOnlyList<string> categories,
+        Func<IReadOnlyList<JudgeItem>, IReadOnlyList<T>> score, Func<T, double?> value, Func<T, int> failures, Func<T, JsonObject> detail)
     {
-        var flat = new List<JudgeItem>();
-        var offsets = new int[items.Count];
-        for (int i = 0; i < items.Count; i++)
+        var flat = items.SelectMany((item, i) => item.Chosen.Concat(item.Rejected).Select(r => new JudgeItem(item.Prompt, r, categories[i], item.Subset))).ToArray();
+        var scores = score(flat);
+        int at = 0;
+        return items.Select(item =>
         {
-            offsets[i] = flat.Count;
-            foreach (var r in items[i].Chosen.Concat(items[i].Rejected)) flat.Add(new JudgeItem(items[i].Prompt, r, categories[i], items[i].Subset));
-        }
-        return (flat, (item, k, rejected) => offsets[item] + (rejected ? items[item].Chosen.Count : 0) + k);
+            var chosen = scores.Skip(at).Take(item.Chosen.Count).ToArray();
+            var rejected = scores.Skip(at + item.Chosen.Count).Take(item.Rejected.Count).ToArray();
+            at += item.Chosen.Count + item.Rejected.Count;
+            double?[] c = [.. chosen.Select(value)], r = [.. rejected.Select(value)];
+            var outcomes = c.Select(x => r.Select(y => x is double a && y is double b ? Outcome.Of(a, b, TieRule.Half) : 0.5).ToArray()).ToArray();
+            return new BenchVerdict(outcomes, [.. c.Select(x => x ?? double.NaN)], [.. r.Select(x => x ?? double.NaN)],
+                chosen.Concat(rejected).Sum(failures), new JsonObject
+                {
+                    ["chosen"] = new JsonArray([.. chosen.Select(x => (JsonNode)detail(x))]),
+                    ["rejected"] = new JsonArray([.. rejected.Select(x => (JsonNode)detail(x))]),
+                });
+        }).ToArray();
     }
 }
 
@@ -66,27 +79,12 @@ public sealed class YesNoBenchJudge(YesNoJudge judge) : IBenchJudge
     };
 
     /// <inheritdoc />
-    public IReadOnlyList<BenchVerdict> Judge(IReadOnlyList<BenchItem> items, IReadOnlyList<string> categories, Action<int>? onProgress)
-    {
-        var (flat, at) = Pointwise.Flatten(items, categories);
-        var scores = judge.Score(flat);
-        return items.Select((item, i) =>
-        {
-            JsonArray Side(int count, bool rejected) => new([.. Enumerable.Range(0, count).Select(k =>
-            {
-                var s = scores[at(i, k, rejected)];
-                return (JsonNode)new JsonObject { ["p_yes"] = s.PYes, ["p_no"] = s.PNo, ["mass"] = s.Mass, ["score"] = s.Score };
-            })]);
-            var chosen = Enumerable.Range(0, item.Chosen.Count).Select(k => scores[at(i, k, false)].Score).ToArray();
-            var rejected = Enumerable.Range(0, item.Rejected.Count).Select(k => scores[at(i, k, true)].Score).ToArray();
-            onProgress?.Invoke(1);
-            return new BenchVerdict(Pointwise.Compare([.. chosen.Cast<double?>()], [.. rejected.Cast<double?>()]), chosen, rejected, 0,
-                new JsonObject { ["chosen"] = Side(item.Chosen.Count, false), ["rejected"] = Side(item.Rejected.Count, true) });
-        }).ToArray();
-    }
+    public IReadOnlyList<BenchVerdict> Judge(IReadOnlyList<BenchItem> items, IReadOnlyList<string> categories) =>
+        Pointwise.Judge(items, categories, flat => judge.Score(flat), s => s.Score, _ => 0,
+            s => new JsonObject { ["p_yes"] = s.PYes, ["p_no"] = s.PNo, ["mass"] = s.Mass, ["score"] = s.Score });
 }
 
-/// <summary>The Self-Rewarding additive judge on benchmark records; an unscored response ties.</summary>
+/// <summary>The Self-Rewarding additive judge on benchmark records; a response without a parsed score ties.</summary>
 public sealed class AdditiveBenchJudge(AdditiveJudge judge) : IBenchJudge
 {
     /// <inheritdoc />
@@ -104,33 +102,14 @@ public sealed class AdditiveBenchJudge(AdditiveJudge judge) : IBenchJudge
     };
 
     /// <inheritdoc />
-    public IReadOnlyList<BenchVerdict> Judge(IReadOnlyList<BenchItem> items, IReadOnlyList<string> categories, Action<int>? onProgress)
-    {
-        var (flat, at) = Pointwise.Flatten(items, categories);
-        var scores = judge.Score(flat);
-        return items.Select((item, i) =>
+    public IReadOnlyList<BenchVerdict> Judge(IReadOnlyList<BenchItem> items, IReadOnlyList<string> categories) =>
+        Pointwise.Judge(items, categories, flat => judge.Score(flat), s => s.Mean, s => s.Failures, s => new JsonObject
         {
-            AdditiveScore Get(int k, bool rejected) => scores[at(i, k, rejected)];
-            JsonArray Side(int count, bool rejected) => new([.. Enumerable.Range(0, count).Select(k =>
-            {
-                var s = Get(k, rejected);
-                return (JsonNode)new JsonObject
-                {
-                    ["scores"] = new JsonArray([.. s.Scores.Select(x => (JsonNode?)x)]),
-                    ["mean"] = s.Mean,
-                    ["failures"] = s.Failures,
-                    ["judgments"] = new JsonArray([.. s.Judgments.Select(x => (JsonNode?)x)]),
-                };
-            })]);
-            var chosen = Enumerable.Range(0, item.Chosen.Count).Select(k => Get(k, false).Mean).ToArray();
-            var rejected = Enumerable.Range(0, item.Rejected.Count).Select(k => Get(k, true).Mean).ToArray();
-            int failures = chosen.Concat(rejected).Count(m => m is null);
-            onProgress?.Invoke(1);
-            return new BenchVerdict(Pointwise.Compare(chosen, rejected), [.. chosen.Select(m => m ?? double.NaN)],
-                [.. rejected.Select(m => m ?? double.NaN)], failures,
-                new JsonObject { ["chosen"] = Side(item.Chosen.Count, false), ["rejected"] = Side(item.Rejected.Count, true) });
-        }).ToArray();
-    }
+            ["scores"] = new JsonArray([.. s.Scores.Select(x => (JsonNode?)x)]),
+            ["mean"] = s.Mean,
+            ["failures"] = s.Failures,
+            ["judgments"] = new JsonArray([.. s.Judgments.Select(x => (JsonNode?)x)]),
+        });
 }
 
 /// <summary>The PSO pairwise judge on benchmark records: every chosen response against every rejected one, both orders.</summary>
@@ -149,7 +128,7 @@ public sealed class PairwiseBenchJudge(PairwiseJudge judge, double eta = 0.5) : 
     };
 
     /// <inheritdoc />
-    public IReadOnlyList<BenchVerdict> Judge(IReadOnlyList<BenchItem> items, IReadOnlyList<string> categories, Action<int>? onProgress)
+    public IReadOnlyList<BenchVerdict> Judge(IReadOnlyList<BenchItem> items, IReadOnlyList<string> categories)
     {
         var pairs = items.SelectMany(item => item.Chosen.SelectMany(c => item.Rejected.Select(r => new PairwiseItem(item.Prompt, c, r)))).ToList();
         var scores = judge.Compare(pairs);
@@ -177,7 +156,6 @@ public sealed class PairwiseBenchJudge(PairwiseJudge judge, double eta = 0.5) : 
                 }
                 details.Add(row);
             }
-            onProgress?.Invoke(1);
             return new BenchVerdict(outcomes, [.. preference], [.. preference.Select(p => 1 - p)], 0, new JsonObject { ["comparisons"] = details });
         }).ToArray();
     }

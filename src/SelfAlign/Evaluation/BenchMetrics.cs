@@ -4,7 +4,11 @@ namespace SelfAlign.Evaluation;
 
 /// <summary>What the metrics need of one judged record (read back from the per-item output).</summary>
 public sealed record JudgedRecord(string Id, string Subset, string Section, double[][] Outcomes,
-    double[] ChosenScores, double[] RejectedScores, int FormatFailures);
+    double[] ChosenScores, double[] RejectedScores, int FormatFailures)
+{
+    /// <summary>True for a 3 x 3 RM-Bench record.</summary>
+    public bool HasStyleLevels => Outcomes.Length == 3 && Outcomes.All(o => o.Length == 3);
+}
 
 /// <summary>Accuracy of one subset.</summary>
 /// <param name="Subset">Its name.</param>
@@ -52,7 +56,7 @@ public static class BenchMetrics
         var subsets = all.GroupBy(r => r.Subset).OrderBy(g => g.Key, StringComparer.Ordinal).Select(g =>
         {
             var rs = g.ToArray();
-            var levelled = rs.Where(r => r.Outcomes.Length == 3 && r.Outcomes.All(o => o.Length == 3)).ToArray();
+            var levelled = rs.Where(r => r.HasStyleLevels).ToArray();
             return new SubsetAccuracy(g.Key, rs[0].Section, rs.Length, rs.Average(r => Accuracy(r.Outcomes, ties)),
                 rs.Sum(r => r.Outcomes.Sum(o => o.Count(x => x == 0.5))), rs.Sum(r => r.FormatFailures),
                 Mean(rs.SelectMany(r => r.ChosenScores)), Mean(rs.SelectMany(r => r.RejectedScores)),
@@ -61,7 +65,7 @@ public static class BenchMetrics
         var sections = subsets.GroupBy(s => s.Section).OrderBy(g => g.Key, StringComparer.Ordinal)
             .Select(g => new SectionAccuracy(g.Key, g.Sum(s => s.Records), g.Sum(s => s.Accuracy * s.Records) / g.Sum(s => s.Records)))
             .ToArray();
-        var withLevels = all.Where(r => r.Outcomes.Length == 3 && r.Outcomes.All(o => o.Length == 3)).ToArray();
+        var withLevels = all.Where(r => r.HasStyleLevels).ToArray();
         return new BenchAccuracy(subsets, sections, sections.Length == 0 ? 0 : sections.Average(s => s.Accuracy),
             withLevels.Length > 0 ? Levels(withLevels, ties) : null, ties);
     }

@@ -50,7 +50,7 @@ public static class PreferenceBench
         foreach (var chunk in pending.Chunk(judge.ChunkSize))
         {
             var choices = Categorize(chunk, categorizer, categorizeAll);
-            var verdicts = judge.Judge(chunk, choices.Select(c => c.Category).ToArray(), null);
+            var verdicts = judge.Judge(chunk, choices.Select(c => c.Category).ToArray());
             for (int i = 0; i < chunk.Length; i++)
             {
                 var row = Row(chunk[i], choices[i], verdicts[i]);
@@ -71,7 +71,7 @@ public static class PreferenceBench
     {
         var needed = chunk.Select((item, i) => (item, i)).Where(x => all || x.item.Category is null).ToArray();
         if (needed.Length > 0 && categorizer is null)
-            throw new ArgumentException($"{needed[0].item.Source}: the record has no category; let the model categorize (--categories model)");
+            throw new ArgumentException($"{needed[0].item.Source}: the record has no category and no categorizer was given");
         var guesses = needed.Length == 0 ? [] : categorizer!.Categorize(needed.Select(x => x.item.Prompt).ToArray());
         var choices = chunk.Select(item => new CategoryChoice(item.Category!, "data", item.Category, null)).ToArray();
         for (int k = 0; k < needed.Length; k++)

@@ -110,19 +110,20 @@ public sealed class LocalLanguageModel(CausalLm model, Tokenizer tokenizer, Loca
             CheckLength(it.Prompt.Count + it.Completion.Count);
             return (IReadOnlyList<int>)[.. it.Prompt, .. it.Completion];
         }).ToArray();
-        var plan = PrefixPlan.Build(rows, int.MaxValue, _options.MaxBatchTokens, _options.MaxBatchRows);
-        foreach (var batch in plan.Groups.SelectMany(g => g.Batches))
+        var batches = PrefixPlan.LengthBuckets([.. Enumerable.Range(0, rows.Length)], i => rows[i].Count, _options.MaxBatchTokens, _options.MaxBatchRows);
+        foreach (var batch in batches)
         {
             using var scope = torch.NewDisposeScope();
             var (ids, mask) = LeftPadding.Pack(batch.Select(i => rows[i]).ToArray());
-            var logProbs = model.Forward(ids, mask).log_softmax(-1);
-            long width = ids.shape[1];
+            // Left-padded: completions fill the last columns, each token predicted one column earlier,
+            // so only the last (longest completion + 1) columns need a log-softmax.
+            int tail = batch.Max(i => items[i].Completion.Count) + 1;
+            var logProbs = model.Forward(ids, mask).narrow(1, ids.shape[1] - tail, tail).log_softmax(-1);
             for (int r = 0; r < batch.Length; r++)
             {
                 var completion = items[batch[r]].Completion;
                 if (completion.Count == 0) continue;
-                // Left-padded: the completion's tokens fill the last columns; each is predicted one column earlier.
-                var predicted = logProbs[r].narrow(0, width - completion.Count - 1, completion.Count);
+                var predicted = logProbs[r].narrow(0, tail - completion.Count - 1, completion.Count);
                 var targets = torch.tensor(completion.Select(t => (long)t).ToArray()).unsqueeze(1);
                 result[batch[r]] = predicted.gather(1, targets).sum().to(ScalarType.Float64).item<double>();
             }

@@ -29,14 +29,18 @@ internal sealed record PrefixPlan(IReadOnlyList<PrefixPlan.Group> Groups)
             if (i < order.Length && common >= minShared) { shared = Math.Min(shared, common); continue; }
             var members = order[start..i];
             int prefix = members.Length > 1 ? shared : 0;
-            groups.Add(new Group(prefix, Batch(members, m => prompts[m].Count - prefix, maxBatchTokens, maxBatchRows)));
+            groups.Add(new Group(prefix, LengthBuckets(members, m => prompts[m].Count - prefix, maxBatchTokens, maxBatchRows)));
             start = i;
             shared = int.MaxValue;
         }
         return new PrefixPlan(groups);
     }
 
-    static IReadOnlyList<int[]> Batch(int[] members, Func<int, int> length, int maxBatchTokens, int maxBatchRows)
+    /// <summary>
+    /// <paramref name="members"/> sorted by length and cut into batches of at most
+    /// <paramref name="maxBatchRows"/> rows whose padded size stays within <paramref name="maxBatchTokens"/>.
+    /// </summary>
+    public static IReadOnlyList<int[]> LengthBuckets(int[] members, Func<int, int> length, int maxBatchTokens, int maxBatchRows)
     {
         var sorted = members.OrderBy(length).ToArray();
         var batches = new List<int[]>();

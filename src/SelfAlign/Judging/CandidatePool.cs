@@ -28,25 +28,20 @@ public static class CandidatePool
     /// <summary>Distinct candidates per category, in file order (line endings normalized to LF).</summary>
     public static IReadOnlyDictionary<string, IReadOnlyList<string>> Load(string file)
     {
-        JsonDocument doc;
-        try { doc = JsonDocument.Parse(File.ReadAllText(file)); }
-        catch (JsonException e) { throw new DataFormatException(file, (int)(e.LineNumber ?? 0) + 1, $"invalid JSON: {e.Message}"); }
-        using (doc)
+        var root = JsonRecords.ReadDocument(file);
+        if (root.ValueKind != JsonValueKind.Object) throw new DataFormatException(file, 1, "a candidate pool is a JSON object");
+        var pool = Categories.All.ToDictionary(c => c, _ => new List<string>());
+        foreach (var entry in root.EnumerateObject())
         {
-            if (doc.RootElement.ValueKind != JsonValueKind.Object) throw new DataFormatException(file, 1, "a candidate pool is a JSON object");
-            var pool = Categories.All.ToDictionary(c => c, _ => new List<string>());
-            foreach (var entry in doc.RootElement.EnumerateObject())
-            {
-                IEnumerable<string> targets = entry.Name == "default" ? Categories.All
-                    : Categories.Normalize(entry.Name) is string c ? [c]
-                    : RewardBenchSubsets.TryGetValue(entry.Name, out var sc) ? [sc]
-                    : throw new DataFormatException(file, 1, $"key '{entry.Name}' is neither a category, a RewardBench subset nor 'default'");
-                foreach (var text in Texts(file, entry))
-                    foreach (var t in targets)
-                        if (!pool[t].Contains(text)) pool[t].Add(text);
-            }
-            return pool.Where(kv => kv.Value.Count > 0).ToDictionary(kv => kv.Key, kv => (IReadOnlyList<string>)kv.Value);
+            IEnumerable<string> targets = entry.Name == "default" ? Categories.All
+                : Categories.Normalize(entry.Name) is string c ? [c]
+                : RewardBenchSubsets.TryGetValue(entry.Name, out var sc) ? [sc]
+                : throw new DataFormatException(file, 1, $"key '{entry.Name}' is neither a category, a RewardBench subset nor 'default'");
+            foreach (var text in Texts(file, entry))
+                foreach (var t in targets)
+                    if (!pool[t].Contains(text)) pool[t].Add(text);
         }
+        return pool.Where(kv => kv.Value.Count > 0).ToDictionary(kv => kv.Key, kv => (IReadOnlyList<string>)kv.Value);
     }
 
     static IEnumerable<string> Texts(string file, JsonProperty entry)

@@ -15,36 +15,34 @@ public enum JudgeFormat
 public sealed class JudgeRenderer(Tokenizer tokenizer, JudgeFormat format)
 {
     readonly ChatTemplate? _template = format == JudgeFormat.Chat ? ChatTemplate.For(tokenizer) : null;
-
-    /// <summary>The format in use.</summary>
-    public JudgeFormat Format => format;
+    // Per forced answer prefix: the template's ids before and after the user message, rendered once.
+    readonly Dictionary<string, (List<int> Before, List<int> After)> _pieces = [];
 
     /// <summary>
-    /// The full text the model reads: <paramref name="request"/> as a user turn (or as is, in plain
-    /// format), then <paramref name="answerPrefix"/>, the start of the answer the judge forces.
+    /// Token ids of <paramref name="request"/> as a user turn followed by the assistant header (or
+    /// as is, in plain format), then <paramref name="answerPrefix"/>, the start of the answer the
+    /// judge forces. Special tokens come from the template, never from the request.
     /// </summary>
-    public string Text(string request, string answerPrefix = "") => _template is null
-        ? request + answerPrefix
-        : _template.Render([new ChatMessage("user", request)], addGenerationPrompt: true) + answerPrefix;
-
-    /// <summary>Token ids of <see cref="Text"/>; special tokens come from the template, never from the request.</summary>
-    public IReadOnlyList<int> Ids(string request, string answerPrefix = "") =>
-        _template is null
-            ? tokenizer.Encode(request + answerPrefix, addSpecialTokens: true, allowSpecialTokens: false)
-            : TemplateIds(request, answerPrefix);
+    public IReadOnlyList<int> Ids(string request, string answerPrefix = "")
+    {
+        if (_template is null) return tokenizer.Encode(request + answerPrefix, addSpecialTokens: true, allowSpecialTokens: false);
+        var (before, after) = Pieces(answerPrefix);
+        return [.. before, .. tokenizer.Encode(request, allowSpecialTokens: false), .. after];
+    }
 
     // The rendered template carries its special tokens as text; the user's text must not be able to
     // smuggle one in, so the request is encoded apart and spliced between the template's pieces.
-    IReadOnlyList<int> TemplateIds(string request, string answerPrefix)
+    (List<int> Before, List<int> After) Pieces(string answerPrefix)
     {
-        const string marker = "\u0000REQUEST\u0000";
-        string rendered = _template!.Render([new ChatMessage("user", marker)], addGenerationPrompt: true) + answerPrefix;
-        int at = rendered.IndexOf(marker, StringComparison.Ordinal);
-        if (at < 0 || rendered.IndexOf(marker, at + 1, StringComparison.Ordinal) >= 0)
-            throw new InvalidOperationException("the chat template does not place the user message exactly once");
-        var ids = tokenizer.Encode(rendered[..at]);
-        ids.AddRange(tokenizer.Encode(request, allowSpecialTokens: false));
-        ids.AddRange(tokenizer.Encode(rendered[(at + marker.Length)..]));
-        return ids;
+        lock (_pieces)
+        {
+            if (_pieces.TryGetValue(answerPrefix, out var pieces)) return pieces;
+            const string marker = "\u0000REQUEST\u0000";
+            string rendered = _template!.Render([new ChatMessage("user", marker)], addGenerationPrompt: true) + answerPrefix;
+            int at = rendered.IndexOf(marker, StringComparison.Ordinal);
+            if (at < 0 || rendered.IndexOf(marker, at + 1, StringComparison.Ordinal) >= 0)
+                throw new InvalidOperationException("the chat template does not place the user message exactly once");
+            return _pieces[answerPrefix] = (tokenizer.Encode(rendered[..at]), tokenizer.Encode(rendered[(at + marker.Length)..]));
+        }
     }
 }

@@ -62,10 +62,8 @@ public sealed record JudgePromptSet(string Name, IReadOnlyDictionary<string, str
     /// <summary>Reads a set written by <see cref="Save"/>.</summary>
     public static JudgePromptSet Load(string file)
     {
-        JsonNode? root;
-        try { root = JsonNode.Parse(File.ReadAllText(file)); }
-        catch (JsonException e) { throw new DataFormatException(file, (int)(e.LineNumber ?? 0) + 1, $"invalid JSON: {e.Message}"); }
-        if (root is not JsonObject o) throw new DataFormatException(file, 1, "a prompt set is a JSON object");
+        var root = JsonRecords.ReadDocument(file);
+        if (root.ValueKind != JsonValueKind.Object || JsonObject.Create(root) is not JsonObject o) throw new DataFormatException(file, 1, "a prompt set is a JSON object");
         return new JudgePromptSet(
             o["name"]?.GetValue<string>() ?? Path.GetFileNameWithoutExtension(file),
             Strings(file, o, "categories"), Strings(file, o, "subsets"));

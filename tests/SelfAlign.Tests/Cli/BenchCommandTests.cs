@@ -98,8 +98,8 @@ public sealed class BenchCommandTests : IDisposable
             "--out", additive, "--threads", "1");
         Assert.True(run.Code == 0, run.Err);
         rows = Rows(Path.Combine(additive, "items.jsonl"));
-        // A random model writes no "Score: N": every judgment is a format failure and every comparison a tie.
-        Assert.All(rows, r => Assert.Equal(6, r.GetProperty("format_failures").GetInt32()));
+        // A random model writes no "Score: N": all 2 judgments of all 6 responses fail, and every comparison ties.
+        Assert.All(rows, r => Assert.Equal(12, r.GetProperty("format_failures").GetInt32()));
         results = JsonDocument.Parse(File.ReadAllText(Path.Combine(additive, "results.json"))).RootElement;
         Assert.Equal(18, results.GetProperty("tie_count").GetInt32());
         Assert.Equal(0.5, results.GetProperty("overall").GetDouble(), 12);
