@@ -43,38 +43,32 @@ internal static class JudgeBench
         long layerParams = model.ParameterCount - embedding - (config.TieWordEmbeddings ? 0 : embedding);
         double TokenFlops(int position) => 2.0 * layerParams + 4.0 * config.NumLayers * config.NumHeads * config.HeadDim * (position + 1);
 
-        // Useful work of the fast path: each group's shared prefix once, every input's own tokens, one head row per input.
+        // Useful work of the fast path: every shared stretch once, every input's own tokens, one head row per input.
         var defaults = new LocalModelOptions();
         var plan = PrefixPlan.Build(inputs, defaults.MinSharedPrefix, defaults.MaxBatchTokens, defaults.MaxBatchRows);
-        double fastFlops = 0, fastTokens = 0, paddedTokens = 0;
-        foreach (var g in plan.Groups)
-        {
-            for (int p = 0; p < g.PrefixLength; p++) fastFlops += TokenFlops(p);
-            fastTokens += g.PrefixLength;
-            foreach (var batch in g.Batches)
-            {
-                paddedTokens += batch.Length * batch.Max(i => inputs[i].Count - g.PrefixLength);
-                foreach (int i in batch)
-                    for (int p = g.PrefixLength; p < inputs[i].Count; p++) { fastFlops += TokenFlops(p); fastTokens++; }
-            }
-        }
-        fastFlops += inputs.Length * 2.0 * embedding;
+        var batches = All(plan.Batches).ToArray();
+        var rows = batches.SelectMany(b => b.Rows).ToArray();
+        double fastTokens = rows.Sum(r => r.Length);
+        double paddedTokens = batches.Sum(b => b.Rows.Count * b.Rows.Max(r => r.Length));
+        double fastFlops = rows.Sum(r => Enumerable.Range(r.Start, r.Length).Sum(TokenFlops)) + inputs.Length * 2.0 * embedding;
         double plainTokens = inputs.Sum(i => i.Count);
         double plainFlops = inputs.Sum(i => Enumerable.Range(0, i.Count).Sum(TokenFlops) + i.Count * 2.0 * embedding);
 
         Console.WriteLine($"model: SmolLM2-135M shape (hidden {config.HiddenSize}, {config.NumLayers} layers, vocab {config.VocabSize}), random bf16 weights, {threads} threads");
-        Console.WriteLine($"machine: bf16 matmul {matmul / 1e9:F0} GFLOP/s");
         Console.WriteLine($"work: {sample.Length} pairs ({inputs.Length} judge inputs, {plainTokens / inputs.Length:F0} tokens on average, longest {inputs.Max(i => i.Count)}), " +
             $"chat template, ipo-eval prompts");
-        Console.WriteLine($"fast path plan: {plan.Groups.Count} prefix groups, {plan.Groups.Sum(g => g.Batches.Count)} batches; computes {fastTokens:F0} of {plainTokens:F0} tokens, " +
-            $"padding adds {100 * (paddedTokens - (fastTokens - plan.Groups.Sum(g => g.PrefixLength))) / paddedTokens:F1}%");
+        Console.WriteLine($"fast path plan: {batches.Length} batches in {Depth(plan.Batches)} levels; computes {fastTokens:F0} of {plainTokens:F0} tokens, " +
+            $"padding adds {100 * (paddedTokens - fastTokens) / paddedTokens:F1}%");
         Console.WriteLine();
-        Console.WriteLine($"{"path",-6} {"seconds",8} {"pairs/s",8} {"GFLOP/s",8} {"% matmul",9}");
-
         var fast = Time(fastJudge, items, out var fastScores);
-        Report("fast", fast, fastFlops);
         var plainJudge = new YesNoJudge(new LocalLanguageModel(model, tokenizer, new LocalModelOptions { FastPath = false }), new YesNoOptions(JudgePromptSet.IpoEvaluation));
         var plain = Time(plainJudge, items, out var plainScores);
+        // The limit is measured before and after the timed runs and the higher taken: a dip on a
+        // shared machine must not inflate the percentages.
+        matmul = Math.Max(matmul, MachineLimits.MatmulFlops());
+        Console.WriteLine($"machine: bf16 matmul {matmul / 1e9:F0} GFLOP/s (best of before and after)");
+        Console.WriteLine($"{"path",-6} {"seconds",8} {"pairs/s",8} {"GFLOP/s",8} {"% matmul",9}");
+        Report("fast", fast, fastFlops);
         Report("plain", plain, plainFlops);
         Console.WriteLine($"fast path speed-up: {plain / fast:F2}x; largest score difference fast vs plain: " +
             $"{fastScores.Zip(plainScores).Max(p => Math.Abs(p.First.Score - p.Second.Score)):E2}");
@@ -84,11 +78,22 @@ internal static class JudgeBench
             Console.WriteLine($"{path,-6} {seconds,8:F1} {sample.Length / seconds,8:F2} {flops / seconds / 1e9,8:F0} {100 * flops / seconds / matmul,8:F0}%");
     }
 
+    static IEnumerable<PrefixPlan.Batch> All(IReadOnlyList<PrefixPlan.Batch> batches) => batches.SelectMany(b => All(b.Next).Prepend(b));
+
+    static int Depth(IReadOnlyList<PrefixPlan.Batch> batches) => batches.Count == 0 ? 0 : 1 + batches.Max(b => Depth(b.Next));
+
+    /// <summary>Fastest of two timed runs after a warm-up, in seconds: the machine may be shared.</summary>
     static double Time(YesNoJudge judge, JudgeItem[] items, out IReadOnlyList<YesNoScore> scores)
     {
-        judge.Score(items.Take(4).ToArray());   // warm-up
-        var sw = Stopwatch.StartNew();
-        scores = judge.Score(items);
-        return sw.Elapsed.TotalSeconds;
+        judge.Score(items.Take(4).ToArray());
+        double best = double.MaxValue;
+        scores = [];
+        for (int run = 0; run < 2; run++)
+        {
+            var sw = Stopwatch.StartNew();
+            scores = judge.Score(items);
+            best = Math.Min(best, sw.Elapsed.TotalSeconds);
+        }
+        return best;
     }
 }

@@ -21,7 +21,7 @@ internal sealed class JudgeOptions
     public readonly Option<string> Format = new("--format") { Description = "chat (through the chat template) or plain (the IPO authors' raw layout).", DefaultValueFactory = _ => "chat" };
     public readonly Option<string> Labels = new("--labels") { Description = "Spellings of Yes/No summed: exact, space (' Yes' too) or all (also case).", DefaultValueFactory = _ => "all" };
     public readonly Option<bool> SkipInvalid = new("--skip-invalid") { Description = "Skip malformed records and count them, instead of stopping at the first." };
-    public readonly Option<int> BatchTokens = new("--batch-tokens") { Description = "Most padded tokens per forward batch.", DefaultValueFactory = _ => 2048 };
+    public readonly Option<int> BatchTokens = new("--batch-tokens") { Description = "Most padded tokens per forward batch.", DefaultValueFactory = _ => 4096 };
     public readonly Option<string> DType = CliOptions.DType("Compute dtype (bf16 or f32).");
 
     public IEnumerable<Option> All => [Model, Data, Limit, Seed, Format, Labels, SkipInvalid, BatchTokens, DType];

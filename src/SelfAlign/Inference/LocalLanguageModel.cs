@@ -15,9 +15,9 @@ public sealed record LocalModelOptions
     /// </summary>
     public bool FastPath { get; init; } = true;
     /// <summary>Most padded tokens in one forward batch.</summary>
-    public int MaxBatchTokens { get; init; } = 2048;
+    public int MaxBatchTokens { get; init; } = 4096;
     /// <summary>Most prompts in one forward batch.</summary>
-    public int MaxBatchRows { get; init; } = 32;
+    public int MaxBatchRows { get; init; } = 64;
     /// <summary>Shortest common prefix that prompts share through one prefill.</summary>
     public int MinSharedPrefix { get; init; } = 16;
     /// <summary>Batching of <see cref="ILanguageModel.Generate"/>.</summary>
@@ -57,30 +57,27 @@ public sealed class LocalLanguageModel(CausalLm model, Tokenizer tokenizer, Loca
         }
 
         var plan = PrefixPlan.Build(prompts, _options.MinSharedPrefix, _options.MaxBatchTokens, _options.MaxBatchRows);
-        foreach (var group in plan.Groups)
+        Score(plan.Batches, null);
+        return result;
+
+        // Each batch continues rows of its parent's cache, which lives while its continuations run.
+        void Score(IReadOnlyList<PrefixPlan.Batch> batches, KvCache? parent)
         {
-            using var prefix = group.PrefixLength > 0 ? Prefill(prompts[group.Batches[0][0]].Take(group.PrefixLength).ToArray()) : null;
-            foreach (var batch in group.Batches)
+            foreach (var batch in batches)
             {
                 using var scope = torch.NewDisposeScope();
-                var rest = batch.Select(i => (IReadOnlyList<int>)prompts[i].Skip(group.PrefixLength).ToArray()).ToArray();
-                var (ids, mask) = LeftPadding.Pack(rest);
-                using var cache = prefix?.Fork(batch.Length, group.PrefixLength + (int)ids.shape[1]);
-                var logits = model.Forward(ids, mask, cache, LogitPositions.Last);
-                var rows = Gather(logits.squeeze(1), labels);
-                for (int r = 0; r < batch.Length; r++) result[batch[r]] = rows[r];
-                onProgress?.Invoke(batch.Length);
+                var rows = batch.Rows;
+                var (ids, mask) = LeftPadding.Pack(rows.Select(r => (IReadOnlyList<int>)prompts[r.Source].Take(r.End).Skip(r.Start).ToArray()).ToArray());
+                int width = (int)ids.shape[1];
+                using var cache = parent?.Fork([.. rows.Select(r => (long)r.ParentRow)], parent.Length + width)
+                    ?? (batch.Next.Count > 0 ? model.CreateCache(rows.Count, width) : null);
+                var logits = Gather(model.Forward(ids, mask, cache, LogitPositions.Last).squeeze(1), labels);
+                for (int r = 0; r < rows.Count; r++)
+                    if (rows[r].Leaf) result[rows[r].Source] = logits[r];
+                onProgress?.Invoke(rows.Count(r => r.Leaf));
+                Score(batch.Next, cache);
             }
         }
-        return result;
-    }
-
-    KvCache Prefill(int[] prefix)
-    {
-        var cache = model.CreateCache(1, prefix.Length);
-        using var scope = torch.NewDisposeScope();
-        model.Forward(torch.tensor(prefix.Select(t => (long)t).ToArray(), [1, prefix.Length]), null, cache, LogitPositions.Last);
-        return cache;
     }
 
     /// <summary>log_softmax over the vocabulary of logits [rows, vocab], read at <paramref name="labels"/>.</summary>

@@ -7,7 +7,7 @@ namespace SelfAlign.Modeling;
 /// <summary>What every layer's attention needs from one forward call.</summary>
 /// <param name="Cos">RoPE cos table [batch, 1, seq, head_dim].</param>
 /// <param name="SinSigned">RoPE signed sin table, same shape.</param>
-/// <param name="Masks">By sliding window (-1: full attention), the boolean mask [batch, 1, seq, keys], or null where plain causal attention needs none.</param>
+/// <param name="Masks">By sliding window (-1: full attention), the additive mask [batch, 1, seq, keys] in the compute dtype (0 or -inf), or null where plain causal attention needs none.</param>
 /// <param name="IsCausal">True when the queries are the first positions of unpadded rows, so a null mask means causal.</param>
 internal sealed record AttentionContext(Tensor Cos, Tensor SinSigned, IReadOnlyDictionary<int, Tensor?> Masks, bool IsCausal);
 
@@ -61,7 +61,11 @@ internal sealed class Attention : IDisposable
 
         var mask = ctx.Masks[_window ?? -1];
         Tensor output;
-        if (t == 1 && h != kvh)
+        if (mask is not null && t > 1 && x.device_type == DeviceType.CPU)
+        {
+            output = MatmulAttention.Apply(q, k, v, mask);
+        }
+        else if (t == 1 && h != kvh)
         {
             // One query per row: fold the query heads of a group into the query axis so each KV
             // head serves its group without materializing repeated keys and values.

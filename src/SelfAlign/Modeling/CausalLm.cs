@@ -105,8 +105,9 @@ public sealed class CausalLm : IDisposable
         var (cos, sin) = _rope.Tables(positionIds, DType);
 
         // One mask per distinct window, built here so that it outlives each layer's own dispose scope.
+        // The CPU attends over many queries through MatmulAttention, which always takes a mask.
         int keys = past + (int)t;
-        bool causalOnly = !padded && (past == 0 || t == 1);
+        bool causalOnly = !padded && (past == 0 || t == 1) && (t == 1 || Device.type != DeviceType.CPU);
         var masks = new Dictionary<int, Tensor?>();
         foreach (int? window in Config.SlidingWindows.Distinct())
         {
@@ -128,9 +129,9 @@ public sealed class CausalLm : IDisposable
     }
 
     /// <summary>
-    /// [batch, 1, t, keys] bool, true where query i (at slot past + i) may attend to key j: j is a real
-    /// token, j is not in the future and, with a window, closer than the window. A query always
-    /// sees itself, so padded query rows stay finite.
+    /// [batch, 1, t, keys] in the compute dtype, 0 where query i (at slot past + i) may attend to
+    /// key j and -inf where not: j must be a real token, not in the future and, with a window,
+    /// closer than the window. A query always sees itself, so padded query rows stay finite.
     /// </summary>
     Tensor BuildMask(Tensor fullMask, int past, int t, int? window)
     {
@@ -140,7 +141,8 @@ public sealed class CausalLm : IDisposable
         var allowed = key.le(query);
         if (window is int w) allowed = allowed.logical_and(query.sub(key).lt(w));
         allowed = allowed.unsqueeze(0).logical_and(fullMask.unsqueeze(1));
-        return allowed.logical_or(key.eq(query).unsqueeze(0)).unsqueeze(1);
+        allowed = allowed.logical_or(key.eq(query).unsqueeze(0)).unsqueeze(1);
+        return torch.zeros(allowed.shape, DType, Device).masked_fill_(allowed.logical_not(), double.NegativeInfinity);
     }
 
     /// <summary>Number of parameters (the tied LM head counted once).</summary>

@@ -125,14 +125,14 @@ public sealed class KvCache : IDisposable
     }
 
     /// <summary>
-    /// A new cache holding row r of this one <paramref name="times"/> times (rows r*times..), with room
-    /// for <paramref name="capacity"/> slots: one prefilled prefix serves a batch of continuations.
+    /// A new cache whose row i is a copy of row <paramref name="rows"/>[i] of this one, with room for
+    /// <paramref name="capacity"/> slots: one prefilled prefix serves a batch of continuations.
     /// </summary>
-    public KvCache Fork(int times, int capacity)
+    public KvCache Fork(long[] rows, int capacity)
     {
-        var fork = new KvCache(Config, BatchSize * times, Math.Max(capacity, Length), _keys[0].dtype, _keys[0].device);
+        var fork = new KvCache(Config, rows.Length, Math.Max(capacity, Length), _keys[0].dtype, _keys[0].device);
         using var scope = torch.NewDisposeScope();
-        var index = torch.arange(BatchSize, ScalarType.Int64, Mask.device).repeat_interleave(times);
+        var index = torch.tensor(rows, device: Mask.device);
         for (int i = 0; i < _keys.Length; i++)
         {
             fork._keys[i].narrow(2, 0, Length).copy_(_keys[i].narrow(2, 0, Length).index_select(0, index));
