@@ -16,9 +16,9 @@ public sealed record LocalModelOptions
     public bool FastPath { get; init; } = true;
     /// <summary>Most padded tokens in one forward batch.</summary>
     public int MaxBatchTokens { get; init; } = 4096;
-    /// <summary>Most prompts in one forward batch.</summary>
+    /// <summary>Most rows in one forward batch.</summary>
     public int MaxBatchRows { get; init; } = 64;
-    /// <summary>Shortest common prefix that prompts share through one prefill.</summary>
+    /// <summary>Fewest tokens a stretch shared by several prompts needs to be computed once for all of them.</summary>
     public int MinSharedPrefix { get; init; } = 16;
     /// <summary>Batching of <see cref="ILanguageModel.Generate"/>.</summary>
     public GeneratorOptions Generation { get; init; } = new();
