@@ -1,0 +1,111 @@
+using TorchSharp;
+using static TorchSharp.torch;
+using F = TorchSharp.torch.nn.functional;
+
+namespace SelfAlign.Training;
+
+/// <summary>The preference objective a pair is trained with.</summary>
+public enum PreferenceLossKind
+{
+    /// <summary>DPO: -log σ(h).</summary>
+    Dpo,
+    /// <summary>IPO (Azar et al.): (h/β - 1/(2β))², on per-token mean log-probs.</summary>
+    Ipo,
+    /// <summary>PSO: soft cross-entropy with the pair's calibrated preference strength as its target.</summary>
+    Pso,
+    /// <summary>Conservative DPO: PSO with the same strength 1 - ε for every pair.</summary>
+    Cdpo,
+}
+
+/// <summary>Settings of <see cref="PreferenceLoss"/>.</summary>
+/// <param name="Kind">The objective.</param>
+/// <param name="Beta">β: how far the policy may move from the reference.</param>
+/// <param name="LabelSmoothing">ε of conservative DPO, in [0, 0.5).</param>
+/// <param name="NllWeight">Weight of the chosen response's per-token negative log-likelihood added to the loss (TRL's <c>rpo_alpha</c>); 0 for none.</param>
+public sealed record PreferenceLossOptions(PreferenceLossKind Kind = PreferenceLossKind.Dpo, double Beta = 0.1, double LabelSmoothing = 0, double NllWeight = 0)
+{
+    /// <summary>Throws when a setting is out of range.</summary>
+    public void Validate()
+    {
+        if (!(Beta > 0)) throw new ArgumentException($"beta must be positive (got {Beta})");
+        if (LabelSmoothing is < 0 or >= 0.5) throw new ArgumentException($"label smoothing must be in [0, 0.5) (got {LabelSmoothing})");
+        if (NllWeight < 0) throw new ArgumentException($"the NLL weight must not be negative (got {NllWeight})");
+    }
+}
+
+/// <summary>
+/// Log-probabilities of a batch of pairs, each a sum over the response's tokens, and what the
+/// losses need besides: [pairs] tensors. The reference ones carry no gradient.
+/// </summary>
+/// <param name="PolicyChosen">log π(y_w | x).</param>
+/// <param name="PolicyRejected">log π(y_l | x).</param>
+/// <param name="ReferenceChosen">log π_ref(y_w | x).</param>
+/// <param name="ReferenceRejected">log π_ref(y_l | x).</param>
+/// <param name="ChosenTokens">Tokens in each chosen response.</param>
+/// <param name="RejectedTokens">Tokens in each rejected response.</param>
+/// <param name="Strength">PSO's calibrated preference strength s in [0.5, 1] per pair; read only by <see cref="PreferenceLossKind.Pso"/>.</param>
+public sealed record PairLogProbs(Tensor PolicyChosen, Tensor PolicyRejected, Tensor ReferenceChosen, Tensor ReferenceRejected,
+    Tensor ChosenTokens, Tensor RejectedTokens, Tensor? Strength = null);
+
+/// <summary>The loss of a batch and the quantities logged with it (means over the batch, no gradient).</summary>
+/// <param name="Loss">Scalar to minimize (mean over pairs, plus the NLL term).</param>
+/// <param name="RewardChosen">β (log π - log π_ref) of the chosen responses.</param>
+/// <param name="RewardRejected">The same for the rejected responses.</param>
+/// <param name="Accuracy">Share of pairs whose chosen reward exceeds the rejected one (h &gt; 0).</param>
+/// <param name="Nll">Per-token negative log-likelihood of the chosen responses.</param>
+public sealed record PreferenceLossResult(Tensor Loss, double RewardChosen, double RewardRejected, double Accuracy, double Nll)
+{
+    /// <summary>Mean reward margin, chosen minus rejected.</summary>
+    public double Margin => RewardChosen - RewardRejected;
+}
+
+/// <summary>
+/// DPO, IPO, PSO and conservative DPO on sequence log-probabilities. With
+/// h = β[(log π(y_w) - log π_ref(y_w)) - (log π(y_l) - log π_ref(y_l))]:
+/// DPO is -log σ(h); PSO is -[s log σ(h) + (1 - s) log σ(-h)] with the pair's strength s;
+/// conservative DPO is PSO with s = 1 - ε; IPO is (h/β - 1/(2β))². IPO uses the per-token mean
+/// log-probability of each response, as TRL does; the others use the sum. Rewards are logged
+/// from the same log-probabilities the loss uses.
+/// </summary>
+public static class PreferenceLoss
+{
+    /// <summary>The loss of <paramref name="pairs"/> under <paramref name="options"/>.</summary>
+    public static PreferenceLossResult Compute(PairLogProbs pairs, PreferenceLossOptions options)
+    {
+        options.Validate();
+        using var scope = torch.NewDisposeScope();
+        bool perToken = options.Kind == PreferenceLossKind.Ipo;
+        var chosen = pairs.PolicyChosen - pairs.ReferenceChosen.detach();
+        var rejected = pairs.PolicyRejected - pairs.ReferenceRejected.detach();
+        if (perToken)
+        {
+            chosen = chosen / pairs.ChosenTokens;
+            rejected = rejected / pairs.RejectedTokens;
+        }
+        double beta = options.Beta;
+        var h = (chosen - rejected) * beta;
+        var losses = options.Kind switch
+        {
+            PreferenceLossKind.Dpo => -F.logsigmoid(h),
+            PreferenceLossKind.Ipo => (h / beta - 1 / (2 * beta)).square(),
+            PreferenceLossKind.Pso => SoftTarget(h, pairs.Strength ?? throw new ArgumentException("PSO needs each pair's strength")),
+            PreferenceLossKind.Cdpo => SoftTarget(h, torch.full_like(h, 1 - options.LabelSmoothing)),
+            _ => throw new ArgumentOutOfRangeException(nameof(options), options.Kind, null),
+        };
+        // Per-token NLL over all chosen tokens of the batch, as TRL's rpo_alpha term.
+        var nll = -pairs.PolicyChosen.sum() / pairs.ChosenTokens.sum();
+        var loss = losses.mean();
+        if (options.NllWeight > 0) loss = loss + nll * options.NllWeight;
+
+        using var noGrad = torch.no_grad();
+        var rewardChosen = chosen * beta;
+        var rewardRejected = rejected * beta;
+        return new PreferenceLossResult(loss.MoveToOuterDisposeScope(),
+            Mean(rewardChosen), Mean(rewardRejected), Mean(h.gt(0)), nll.to(ScalarType.Float64).item<double>());
+    }
+
+    /// <summary>Cross-entropy of σ(h) against the soft label <paramref name="s"/>: -[s log σ(h) + (1 - s) log σ(-h)].</summary>
+    static Tensor SoftTarget(Tensor h, Tensor s) => -(s * F.logsigmoid(h) + (1 - s) * F.logsigmoid(-h));
+
+    static double Mean(Tensor t) => t.detach().to(ScalarType.Float64).mean().item<double>();
+}
