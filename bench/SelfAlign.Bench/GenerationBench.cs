@@ -17,13 +17,11 @@ internal static class GenerationBench
 
     public static int Run(int threads)
     {
-        string folder = Path.Combine(ModelBench.RepoRoot(), "configs", "smollm2-135m");
+        string folder = BenchModel.SmolLm2Folder;
         var config = ModelConfig.Load(Path.Combine(folder, "config.json"));
         var tokenizer = Tokenizer.Load(folder);
         double bandwidth = MachineLimits.CopyBandwidth();
-        var weights = RandomWeights.Create(config, seed: 0, ScalarType.BFloat16);
-        using var model = CausalLm.FromWeights(config, weights.ToDictionary(w => w.Key, w => w.Value));
-        foreach (var w in weights) w.Value.Dispose();
+        using var model = BenchModel.RandomBf16(config);
         using var noGrad = no_grad();
 
         // Judge-style prompts: a shared instruction of about 170 tokens and a different question each.

@@ -20,18 +20,15 @@ internal static class JudgeBench
     public static int Run(int threads, string[] args)
     {
         int pairs = args.Length > 0 ? int.Parse(args[0]) : 200;
-        string root = ModelBench.RepoRoot();
-        string folder = Path.Combine(root, "configs", "smollm2-135m");
+        string folder = BenchModel.SmolLm2Folder;
         var config = ModelConfig.Load(Path.Combine(folder, "config.json"));
         var tokenizer = Tokenizer.Load(folder);
         double matmul = MachineLimits.MatmulFlops();
-        var weights = RandomWeights.Create(config, seed: 0, ScalarType.BFloat16);
-        using var model = CausalLm.FromWeights(config, weights.ToDictionary(w => w.Key, w => w.Value));
-        foreach (var w in weights) w.Value.Dispose();
+        using var model = BenchModel.RandomBf16(config);
         using var noGrad = no_grad();
 
         // The same pairs every run: an equal share of each subset, drawn by seed 0.
-        var (all, _) = BenchData.Load([Path.Combine(root, "data", "prefbench")], skipInvalid: false);
+        var (all, _) = BenchData.Load([Path.Combine(BenchModel.RepoRoot(), "data", "prefbench")], skipInvalid: false);
         int perSubset = (int)Math.Ceiling((double)pairs / all.Select(i => i.Subset).Distinct().Count());
         var sample = BenchData.Sample(all, perSubset, seed: 0).Take(pairs).ToArray();
         var items = sample.SelectMany(p => new[] { p.Chosen[0], p.Rejected[0] }.Select(r => new JudgeItem(p.Prompt, r, p.Category!, p.Subset))).ToArray();
@@ -39,9 +36,7 @@ internal static class JudgeBench
         var fastEngine = new LocalLanguageModel(model, tokenizer);
         var fastJudge = new YesNoJudge(fastEngine, new YesNoOptions(JudgePromptSet.IpoEvaluation));
         var inputs = items.Select(fastJudge.Input).ToArray();
-        long embedding = (long)config.VocabSize * config.HiddenSize;
-        long layerParams = model.ParameterCount - embedding - (config.TieWordEmbeddings ? 0 : embedding);
-        double TokenFlops(int position) => 2.0 * layerParams + 4.0 * config.NumLayers * config.NumHeads * config.HeadDim * (position + 1);
+        var flops = BenchModel.Flops(model);
 
         // Useful work of the fast path: every shared stretch once, every input's own tokens, one head row per input.
         var defaults = new LocalModelOptions();
@@ -50,9 +45,9 @@ internal static class JudgeBench
         var rows = batches.SelectMany(b => b.Rows).ToArray();
         double fastTokens = rows.Sum(r => r.Length);
         double paddedTokens = batches.Sum(b => b.Rows.Count * b.Rows.Max(r => r.Length));
-        double fastFlops = rows.Sum(r => Enumerable.Range(r.Start, r.Length).Sum(TokenFlops)) + inputs.Length * 2.0 * embedding;
+        double fastFlops = rows.Sum(r => flops.Tokens(r.Start, r.End)) + inputs.Length * flops.HeadPerRow;
         double plainTokens = inputs.Sum(i => i.Count);
-        double plainFlops = inputs.Sum(i => Enumerable.Range(0, i.Count).Sum(TokenFlops) + i.Count * 2.0 * embedding);
+        double plainFlops = inputs.Sum(i => flops.Tokens(0, i.Count) + i.Count * flops.HeadPerRow);
 
         Console.WriteLine($"model: SmolLM2-135M shape (hidden {config.HiddenSize}, {config.NumLayers} layers, vocab {config.VocabSize}), random bf16 weights, {threads} threads");
         Console.WriteLine($"work: {sample.Length} pairs ({inputs.Length} judge inputs, {plainTokens / inputs.Length:F0} tokens on average, longest {inputs.Max(i => i.Count)}), " +

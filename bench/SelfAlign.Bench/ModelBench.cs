@@ -13,7 +13,7 @@ internal static class ModelBench
 {
     public static int Run(int threads, string[] args)
     {
-        string configPath = args.Length > 0 ? args[0] : Path.Combine(RepoRoot(), "configs", "smollm2-135m", "config.json");
+        string configPath = args.Length > 0 ? args[0] : Path.Combine(BenchModel.SmolLm2Folder, "config.json");
         var config = ModelConfig.Load(configPath);
         Console.WriteLine($"model: {config.ModelType} from {Path.GetFileName(Path.GetDirectoryName(configPath))}, hidden {config.HiddenSize}, " +
             $"{config.NumLayers} layers, heads {config.NumHeads}/{config.NumKvHeads}, vocab {config.VocabSize}; bf16; {threads} threads");
@@ -22,13 +22,9 @@ internal static class ModelBench
         double bandwidth = MachineLimits.CopyBandwidth();
         Console.WriteLine($"machine: bf16 matmul {matmul / 1e9:F0} GFLOP/s, memory copy {bandwidth / 1e9:F1} GB/s");
 
-        var weights = RandomWeights.Create(config, seed: 0, ScalarType.BFloat16);
-        using var model = CausalLm.FromWeights(config, weights.ToDictionary(w => w.Key, w => w.Value));
-        foreach (var w in weights) w.Value.Dispose();
+        using var model = BenchModel.RandomBf16(config);
         using var noGrad = torch.no_grad();
-
-        long embedding = (long)config.VocabSize * config.HiddenSize;
-        long layerMatmulParams = model.ParameterCount - embedding - (config.TieWordEmbeddings ? 0 : embedding);
+        var flopCount = BenchModel.Flops(model);
         long weightBytes = model.ParameterCount * 2;
 
         Console.WriteLine();
@@ -41,9 +37,7 @@ internal static class ModelBench
                 using var ids = torch.randint(0, config.VocabSize, [batch, seq], generator: generator);
                 double seconds = Timing.Best(() => { using var l = model.Forward(ids, positions: LogitPositions.Last); }, repeats: batch * seq >= 4096 ? 2 : 4);
                 double tokens = (double)batch * seq;
-                // Matmul FLOPs of the blocks, causal attention (scores and weighted sum) and the LM head of one position per row.
-                double attention = 4.0 * config.NumLayers * config.NumHeads * config.HeadDim * (seq + 1) / 2.0;
-                double flops = tokens * (2.0 * layerMatmulParams + attention) + batch * 2.0 * embedding;
+                double flops = batch * (flopCount.Tokens(0, seq) + flopCount.HeadPerRow);
                 Console.WriteLine($"{batch,5} {seq,5} {tokens / seconds,10:F0} {flops / seconds / 1e9,9:F0} {100 * flops / seconds / matmul,8:F0}%");
             }
 
@@ -83,12 +77,5 @@ internal static class ModelBench
         }
         token.Dispose();
         return sw.Elapsed.TotalSeconds / steps;
-    }
-
-    internal static string RepoRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-            if (Directory.Exists(Path.Combine(dir.FullName, "configs"))) return dir.FullName;
-        throw new DirectoryNotFoundException("configs/ not found above the benchmark binary");
     }
 }

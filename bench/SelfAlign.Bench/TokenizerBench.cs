@@ -10,7 +10,7 @@ internal static class TokenizerBench
 {
     public static int Run()
     {
-        string root = ModelBench.RepoRoot();
+        string root = BenchModel.RepoRoot();
         var corpus = JsonSerializer.Deserialize<string[]>(File.ReadAllText(Path.Combine(root, "tests", "fixtures", "text", "corpus.json")))!;
         var sb = new StringBuilder();
         for (int i = 0; Encoding.UTF8.GetByteCount(sb.ToString()) < 1 << 20; i++)

@@ -9,7 +9,8 @@ namespace SelfAlign.Modeling;
 /// <param name="SinSigned">RoPE signed sin table, same shape.</param>
 /// <param name="Masks">By sliding window (-1: full attention), the additive mask [batch, 1, seq, keys] in the compute dtype (0 or -inf), or null where plain causal attention needs none.</param>
 /// <param name="IsCausal">True when the queries are the first positions of unpadded rows, so a null mask means causal.</param>
-internal sealed record AttentionContext(Tensor Cos, Tensor SinSigned, IReadOnlyDictionary<int, Tensor?> Masks, bool IsCausal);
+/// <param name="Matmul">Attend through <see cref="MatmulAttention"/> (many queries on the CPU), which always gets a mask.</param>
+internal sealed record AttentionContext(Tensor Cos, Tensor SinSigned, IReadOnlyDictionary<int, Tensor?> Masks, bool IsCausal, bool Matmul);
 
 /// <summary>
 /// Grouped-query self-attention with the q/k/v projections fused into one matrix, optional q/k/v
@@ -61,9 +62,9 @@ internal sealed class Attention : IDisposable
 
         var mask = ctx.Masks[_window ?? -1];
         Tensor output;
-        if (mask is not null && t > 1 && x.device_type == DeviceType.CPU)
+        if (ctx.Matmul)
         {
-            output = MatmulAttention.Apply(q, k, v, mask);
+            output = MatmulAttention.Apply(q, k, v, mask!);
         }
         else if (t == 1 && h != kvh)
         {

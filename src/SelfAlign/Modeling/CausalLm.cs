@@ -105,16 +105,18 @@ public sealed class CausalLm : IDisposable
         var (cos, sin) = _rope.Tables(positionIds, DType);
 
         // One mask per distinct window, built here so that it outlives each layer's own dispose scope.
-        // The CPU attends over many queries through MatmulAttention, which always takes a mask.
+        // The CPU attends over many queries through MatmulAttention, which always takes a mask;
+        // the fused kernel needs none for plain causal attention.
         int keys = past + (int)t;
-        bool causalOnly = !padded && (past == 0 || t == 1) && (t == 1 || Device.type != DeviceType.CPU);
+        bool matmul = t > 1 && Device.type == DeviceType.CPU;
+        bool causalOnly = !matmul && !padded && (past == 0 || t == 1);
         var masks = new Dictionary<int, Tensor?>();
         foreach (int? window in Config.SlidingWindows.Distinct())
         {
             bool windowBites = window is int w && keys > w;
             masks[window ?? -1] = causalOnly && !windowBites ? null : BuildMask(fullMask, past, (int)t, windowBites ? window : null);
         }
-        var ctx = new AttentionContext(cos, sin, masks, IsCausal: causalOnly && t > 1);
+        var ctx = new AttentionContext(cos, sin, masks, IsCausal: causalOnly && t > 1, Matmul: matmul);
 
         var x = Embedding.index_select(0, ids.flatten()).view(b, t, Config.HiddenSize);
         if (cache is not null) cache.Reserve((int)t);

@@ -83,11 +83,12 @@ public static class PreferenceLoss
             rejected = rejected / pairs.RejectedTokens;
         }
         double beta = options.Beta;
-        var h = (chosen - rejected) * beta;
+        var logRatio = chosen - rejected;
+        var h = logRatio * beta;
         var losses = options.Kind switch
         {
             PreferenceLossKind.Dpo => -F.logsigmoid(h),
-            PreferenceLossKind.Ipo => (h / beta - 1 / (2 * beta)).square(),
+            PreferenceLossKind.Ipo => (logRatio - 1 / (2 * beta)).square(),
             PreferenceLossKind.Pso => SoftTarget(h, pairs.Strength ?? throw new ArgumentException("PSO needs each pair's strength")),
             PreferenceLossKind.Cdpo => SoftTarget(h, torch.full_like(h, 1 - options.LabelSmoothing)),
             _ => throw new ArgumentOutOfRangeException(nameof(options), options.Kind, null),
