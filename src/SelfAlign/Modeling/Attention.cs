@@ -1,5 +1,6 @@
 using TorchSharp;
 using static TorchSharp.torch;
+using SelfAlign.Modeling.Lora;
 using F = TorchSharp.torch.nn.functional;
 
 namespace SelfAlign.Modeling;
@@ -10,7 +11,9 @@ namespace SelfAlign.Modeling;
 /// <param name="Masks">By sliding window (-1: full attention), the additive mask [batch, 1, seq, keys] in the compute dtype (0 or -inf), or null where plain causal attention needs none.</param>
 /// <param name="IsCausal">True when the queries are the first positions of unpadded rows, so a null mask means causal.</param>
 /// <param name="Matmul">Attend through <see cref="MatmulAttention"/> (many queries on the CPU), which always gets a mask.</param>
-internal sealed record AttentionContext(Tensor Cos, Tensor SinSigned, IReadOnlyDictionary<int, Tensor?> Masks, bool IsCausal, bool Matmul);
+/// <param name="Lora">The low-rank adapter added to the projections, if one is attached.</param>
+internal sealed record AttentionContext(Tensor Cos, Tensor SinSigned, IReadOnlyDictionary<int, Tensor?> Masks, bool IsCausal, bool Matmul,
+    LoraAdapter? Lora);
 
 /// <summary>
 /// Grouped-query self-attention with the q/k/v projections fused into one matrix, optional q/k/v
@@ -51,7 +54,9 @@ internal sealed class Attention : IDisposable
         int h = _c.NumHeads, kvh = _c.NumKvHeads, d = _c.HeadDim;
 
         // [b, t, heads_total * d] -> [b, heads_total, t, d]; q and k heads are normed and rotated together.
-        var qkv = F.linear(x, QkvWeight, QkvBias).view(b, t, h + 2 * kvh, d).transpose(1, 2);
+        var fused = F.linear(x, QkvWeight, QkvBias);
+        if (ctx.Lora is not null) fused = ctx.Lora.Apply(fused, x, layer, LoraSite.Qkv);
+        var qkv = fused.view(b, t, h + 2 * kvh, d).transpose(1, 2);
         var qk = qkv.narrow(1, 0, h + kvh);
         if (QkNormWeight is not null) qk = RmsNorm.Apply(qk, QkNormWeight, _c.RmsNormEps);
         qk = _rope.Apply(qk, ctx.Cos, ctx.SinSigned);
@@ -78,7 +83,9 @@ internal sealed class Attention : IDisposable
             output = F.scaled_dot_product_attention(q, RepeatKv(k), RepeatKv(v), mask, is_casual: mask is null && ctx.IsCausal);
         }
         var merged = output.transpose(1, 2).reshape(b, t, h * d);
-        return F.linear(merged, OutputWeight, OutputBias).MoveToOuterDisposeScope();
+        var projected = F.linear(merged, OutputWeight, OutputBias);
+        if (ctx.Lora is not null) projected = ctx.Lora.Apply(projected, merged, layer, LoraSite.Output);
+        return projected.MoveToOuterDisposeScope();
     }
 
     Tensor RepeatKv(Tensor kv)

@@ -1,3 +1,4 @@
+using SelfAlign.Modeling.Lora;
 using TorchSharp;
 using static TorchSharp.torch;
 using F = TorchSharp.torch.nn.functional;
@@ -58,6 +59,23 @@ public sealed class CausalLm : IDisposable
     internal Tensor? LmHeadWeight { get; }
     internal IReadOnlyList<DecoderLayer> Layers => _layers;
 
+    /// <summary>
+    /// The low-rank adapter applied on top of the weights, or null. The model does not own it:
+    /// detaching (setting null) leaves it intact.
+    /// </summary>
+    public LoraAdapter? Adapter
+    {
+        get => _adapter;
+        set
+        {
+            if (value is not null && (value.Model.NumLayers != Config.NumLayers || value.Model.HiddenSize != Config.HiddenSize
+                || value.Model.IntermediateSize != Config.IntermediateSize || value.Model.NumKvHeads != Config.NumKvHeads))
+                throw new ArgumentException("the adapter was made for a different architecture");
+            _adapter = value;
+        }
+    }
+    LoraAdapter? _adapter;
+
     /// <summary>The output projection [vocab, hidden]: the embedding matrix when tied.</summary>
     internal Tensor OutputWeight => LmHeadWeight ?? Embedding;
 
@@ -82,6 +100,29 @@ public sealed class CausalLm : IDisposable
         hidden = RmsNorm.Apply(hidden, FinalNorm, Config.RmsNormEps);
         var head = vocabSubset is null ? OutputWeight : OutputWeight.index_select(0, vocabSubset.to(ScalarType.Int64, Device));
         return F.linear(hidden, head).to(ScalarType.Float32).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// log p(token) summed over the marked tokens of each row, float32 [batch], differentiable
+    /// through the adapter (or the weights, when they require grad). Rows are right-padded:
+    /// position i's logits score token i + 1, and causal attention keeps padding after a row's
+    /// end from reaching its real tokens, so no attention mask is needed. Only the marked
+    /// positions are projected onto the vocabulary.
+    /// </summary>
+    /// <param name="inputIds">[batch, seq] token ids.</param>
+    /// <param name="scored">[batch, seq] bool, true for each token whose log-probability counts (never position 0).</param>
+    public Tensor SequenceLogProbs(Tensor inputIds, Tensor scored)
+    {
+        using var scope = torch.NewDisposeScope();
+        long b = inputIds.shape[0], t = inputIds.shape[1];
+        var hidden = Hidden(inputIds, null, null).narrow(1, 0, t - 1).reshape(b * (t - 1), Config.HiddenSize);
+        var picked = scored.to(Device).narrow(1, 1, t - 1).flatten().nonzero().squeeze(1);
+        var targets = inputIds.to(ScalarType.Int64, Device).narrow(1, 1, t - 1).flatten().index_select(0, picked);
+        var normed = RmsNorm.Apply(hidden.index_select(0, picked), FinalNorm, Config.RmsNormEps);
+        var logProbs = F.linear(normed, OutputWeight).to(ScalarType.Float32).log_softmax(-1)
+            .gather(1, targets.unsqueeze(1)).squeeze(1);
+        var rows = picked.div(t - 1, rounding_mode: RoundingMode.floor);
+        return torch.zeros(b, ScalarType.Float32, Device).index_add(0, rows, logProbs, 1).MoveToOuterDisposeScope();
     }
 
     /// <summary>The residual stream after the last block (before the final norm), [batch, seq, hidden].</summary>
@@ -116,7 +157,7 @@ public sealed class CausalLm : IDisposable
             bool windowBites = window is int w && keys > w;
             masks[window ?? -1] = causalOnly && !windowBites ? null : BuildMask(fullMask, past, (int)t, windowBites ? window : null);
         }
-        var ctx = new AttentionContext(cos, sin, masks, IsCausal: causalOnly && t > 1, Matmul: matmul);
+        var ctx = new AttentionContext(cos, sin, masks, IsCausal: causalOnly && t > 1, Matmul: matmul, _adapter);
 
         var x = Embedding.index_select(0, ids.flatten()).view(b, t, Config.HiddenSize);
         if (cache is not null) cache.Reserve((int)t);

@@ -8,6 +8,21 @@ internal sealed class ConfigReader(JsonObject json, string file, string prefix =
 {
     public string File => file;
 
+    /// <summary>Parses a JSON object file; <paramref name="whyNeeded"/> completes the not-found message.</summary>
+    public static JsonObject ReadObject(string path, string whyNeeded)
+    {
+        if (!System.IO.File.Exists(path)) throw new ModelFormatException(path, $"file not found ({whyNeeded})");
+        try
+        {
+            return JsonNode.Parse(System.IO.File.ReadAllText(path)) as JsonObject
+                ?? throw new ModelFormatException(path, "expected a JSON object");
+        }
+        catch (JsonException e)
+        {
+            throw new ModelFormatException(path, $"invalid JSON at line {e.LineNumber + 1}: {e.Message}", e);
+        }
+    }
+
     public string String(string name) => OptionalString(name) ?? throw Missing(name);
     public int Int(string name) => OptionalInt(name) ?? throw Missing(name);
     public double Double(string name) => OptionalDouble(name) ?? throw Missing(name);

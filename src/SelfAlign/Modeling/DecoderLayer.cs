@@ -12,11 +12,12 @@ internal sealed class DecoderLayer(Attention attention, Mlp mlp, Tensor inputNor
     public Tensor PostAttentionNorm { get; } = postAttentionNorm;
 
     // Each block frees its temporaries as it ends, so a forward pass holds one block's activations at a time.
+    // No operation here writes in place into a tensor autograd may have saved, so the block trains as it infers.
     public Tensor Forward(Tensor x, AttentionContext ctx, int index, KvCache? cache)
     {
         using var scope = torch.NewDisposeScope();
         var attended = x.add(Attention.Forward(RmsNorm.Apply(x, InputNorm, eps), ctx, index, cache));
-        return attended.add_(Mlp.Forward(RmsNorm.Apply(attended, PostAttentionNorm, eps))).MoveToOuterDisposeScope();
+        return attended.add(Mlp.Forward(RmsNorm.Apply(attended, PostAttentionNorm, eps), ctx.Lora, index)).MoveToOuterDisposeScope();
     }
 
     public void Dispose()

@@ -1,5 +1,6 @@
 using TorchSharp;
 using static TorchSharp.torch;
+using SelfAlign.Modeling.Lora;
 using F = TorchSharp.torch.nn.functional;
 
 namespace SelfAlign.Modeling;
@@ -13,12 +14,17 @@ internal sealed class Mlp(Tensor gateUpWeight, Tensor? gateUpBias, Tensor downWe
     public Tensor DownWeight { get; } = downWeight;
     public Tensor? DownBias { get; } = downBias;
 
-    public Tensor Forward(Tensor x)
+    /// <summary>x: [batch, seq, hidden] -> [batch, seq, hidden], through the adapter's deltas when one is attached.</summary>
+    public Tensor Forward(Tensor x, LoraAdapter? lora, int layer)
     {
         using var scope = torch.NewDisposeScope();
-        var halves = F.linear(x, GateUpWeight, GateUpBias).chunk(2, -1);
-        var product = F.silu(halves[0]).mul_(halves[1]);
-        return F.linear(product, DownWeight, DownBias).MoveToOuterDisposeScope();
+        var gateUp = F.linear(x, GateUpWeight, GateUpBias);
+        if (lora is not null) gateUp = lora.Apply(gateUp, x, layer, LoraSite.GateUp);
+        var halves = gateUp.chunk(2, -1);
+        var product = F.silu(halves[0]).mul(halves[1]);
+        var down = F.linear(product, DownWeight, DownBias);
+        if (lora is not null) down = lora.Apply(down, product, layer, LoraSite.Down);
+        return down.MoveToOuterDisposeScope();
     }
 
     public void Dispose()

@@ -76,19 +76,7 @@ public sealed record ModelConfig
     /// <summary>Reads and validates a <c>config.json</c>.</summary>
     public static ModelConfig Load(string path)
     {
-        if (!System.IO.File.Exists(path))
-            throw new ModelFormatException(path, "file not found (a model folder needs config.json)");
-        JsonObject root;
-        try
-        {
-            root = JsonNode.Parse(System.IO.File.ReadAllText(path)) as JsonObject
-                ?? throw new ModelFormatException(path, "expected a JSON object");
-        }
-        catch (JsonException e)
-        {
-            throw new ModelFormatException(path, $"invalid JSON at line {e.LineNumber + 1}: {e.Message}", e);
-        }
-        return Parse(root, path);
+        return Parse(ConfigReader.ReadObject(path, "a model folder needs config.json"), path);
     }
 
     /// <summary>Builds the config from a parsed <c>config.json</c>; <paramref name="file"/> names it in errors.</summary>

@@ -15,6 +15,6 @@ internal static class RmsNorm
         using var scope = torch.NewDisposeScope();
         var x32 = x.to(ScalarType.Float32);
         var scale = x32.square().mean([-1], keepdim: true).add_(eps).rsqrt_();
-        return x32.mul(scale).to(x.dtype).mul_(weight).MoveToOuterDisposeScope();
+        return x32.mul(scale).to(x.dtype).mul(weight).MoveToOuterDisposeScope();
     }
 }

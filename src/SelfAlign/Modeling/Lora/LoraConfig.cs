@@ -1,0 +1,35 @@
+namespace SelfAlign.Modeling.Lora;
+
+/// <summary>
+/// Settings of a low-rank adapter: each targeted linear layer W gains ΔW = scale · B A with
+/// A [rank, in] and B [out, rank], trained while W stays frozen.
+/// </summary>
+/// <param name="Rank">r, the inner dimension of B A.</param>
+/// <param name="Alpha">lora_alpha; the delta is scaled by alpha / r (alpha / √r with rsLoRA).</param>
+/// <param name="Dropout">Dropout on the adapter's input while training (PEFT's lora_dropout).</param>
+/// <param name="TargetModules">Projection names to adapt (q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj, down_proj); all seven when null.</param>
+/// <param name="UseRsLora">Rank-stabilized scaling alpha / √r (Kalajdzievski 2023), as PEFT's use_rslora.</param>
+public sealed record LoraConfig(int Rank = 16, double Alpha = 32, double Dropout = 0.05, IReadOnlyList<string>? TargetModules = null,
+    bool UseRsLora = false)
+{
+    /// <summary>Every linear projection of attention and MLP, PEFT's short names in model order.</summary>
+    public static IReadOnlyList<string> AllLinear { get; } = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"];
+
+    /// <summary>The projections adapted.</summary>
+    public IReadOnlyList<string> Targets => TargetModules ?? AllLinear;
+
+    /// <summary>The factor applied to B A x.</summary>
+    public double Scale => UseRsLora ? Alpha / Math.Sqrt(Rank) : Alpha / Rank;
+
+    /// <summary>Throws <see cref="ArgumentException"/> naming the first bad setting.</summary>
+    public void Validate()
+    {
+        if (Rank < 1) throw new ArgumentException($"LoRA rank must be at least 1, got {Rank}");
+        if (!(Alpha > 0) || double.IsInfinity(Alpha)) throw new ArgumentException($"LoRA alpha must be positive, got {Alpha}");
+        if (!(Dropout >= 0 && Dropout < 1)) throw new ArgumentException($"LoRA dropout must be in [0, 1), got {Dropout}");
+        if (Targets.Count == 0) throw new ArgumentException("LoRA needs at least one target module");
+        foreach (var t in Targets)
+            if (!AllLinear.Contains(t))
+                throw new ArgumentException($"unknown LoRA target module '{t}' (known: {string.Join(", ", AllLinear)})");
+    }
+}

@@ -1,0 +1,170 @@
+using System.Text.Json.Nodes;
+using SelfAlign.Modeling;
+using SelfAlign.Modeling.Lora;
+using SelfAlign.Modeling.Safetensors;
+using TorchSharp;
+using Xunit;
+using static TorchSharp.torch;
+
+namespace SelfAlign.Tests.Modeling;
+
+/// <summary>The adapter against its definition: a zero delta changes nothing, merging equals applying, export reloads exactly.</summary>
+public sealed class LoraTests : IDisposable
+{
+    readonly string _dir = Directory.CreateTempSubdirectory("selfalign-lora-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    static Tensor Ids(CausalLm model, int seed = 3) =>
+        torch.randint(0, model.Config.VocabSize, [2, 9], generator: new torch.Generator((ulong)seed));
+
+    /// <summary>Gives every B matrix random values, so the adapter does something.</summary>
+    static void Randomize(LoraAdapter adapter, ulong seed = 5)
+    {
+        using var noGrad = torch.no_grad();
+        var generator = new torch.Generator(seed);
+        foreach (var (_, b) in adapter.Modules.Select(m => adapter[m]))
+            b.copy_(torch.randn(b.shape, generator: generator).mul_(0.05));
+    }
+
+    [Theory]
+    [InlineData("llama", ScalarType.Float32)]
+    [InlineData("qwen3", ScalarType.BFloat16)]
+    public void FreshAdapterChangesNothing(string type, ScalarType dtype)
+    {
+        using var model = TestModels.Random(TestModels.Tiny(type), dtype);
+        using var ids = Ids(model);
+        using var before = model.Forward(ids);
+        using var adapter = LoraAdapter.Create(model.Config, new LoraConfig(Rank: 4, Alpha: 8), seed: 1);
+        model.Adapter = adapter;
+        using var after = model.Forward(ids);
+        Assert.Equal(0, TestModels.MaxAbsDiff(before, after));
+        Assert.Equal(14, adapter.Modules.Count()); // 7 projections x 2 layers
+    }
+
+    [Theory]
+    [InlineData(false, null)]
+    [InlineData(true, new[] { "q_proj", "v_proj", "down_proj" })]
+    public void MergedWeightsGiveTheAdaptedLogits(bool rsLora, string[]? targets)
+    {
+        using var model = TestModels.Random(TestModels.Tiny("qwen2"));
+        using var ids = Ids(model);
+        using var adapter = LoraAdapter.Create(model.Config, new LoraConfig(4, 8, 0, targets, rsLora), seed: 2);
+        Randomize(adapter);
+        model.Adapter = adapter;
+        using var adapted = model.Forward(ids);
+        model.Adapter = null;
+        using var baseLogits = model.Forward(ids);
+        Assert.True(TestModels.MaxAbsDiff(adapted, baseLogits) > 1e-2, "the adapter should change the logits");
+        adapter.MergeInto(model);
+        using var merged = model.Forward(ids);
+        Assert.True(TestModels.MaxAbsDiff(adapted, merged) < 1e-4);
+    }
+
+    [Fact]
+    public void PeftExportReloadsToIdenticalLogits()
+    {
+        using var model = TestModels.Random(TestModels.Tiny("llama"));
+        using var ids = Ids(model);
+        using var adapter = LoraAdapter.Create(model.Config, new LoraConfig(4, 16, 0.05, ["q_proj", "k_proj", "o_proj", "up_proj"], UseRsLora: true), seed: 3);
+        Randomize(adapter);
+        model.Adapter = adapter;
+        using var expected = model.Forward(ids);
+        PeftAdapter.Save(adapter, _dir, "base-model");
+
+        var config = JsonNode.Parse(File.ReadAllText(Path.Combine(_dir, PeftAdapter.ConfigFile)))!;
+        Assert.Equal("LORA", (string?)config["peft_type"]);
+        Assert.Equal(4, (int)config["r"]!);
+        Assert.Equal(16.0, (double)config["lora_alpha"]!);
+        Assert.True((bool)config["use_rslora"]!);
+        Assert.Equal(["q_proj", "k_proj", "o_proj", "up_proj"], config["target_modules"]!.AsArray().Select(n => (string)n!));
+        using (var file = SafetensorsFile.Open(Path.Combine(_dir, PeftAdapter.WeightsFile)))
+        {
+            var a = file.Tensors["base_model.model.model.layers.1.self_attn.k_proj.lora_A.weight"];
+            var b = file.Tensors["base_model.model.model.layers.1.self_attn.k_proj.lora_B.weight"];
+            Assert.Equal([4L, 64], a.Shape);
+            Assert.Equal([32L, 4], b.Shape); // 2 kv heads x head_dim 16
+            Assert.Equal(ScalarType.Float32, a.DType);
+            Assert.Equal(16, file.Tensors.Count);
+        }
+
+        model.Adapter = null;
+        using var reloaded = PeftAdapter.Load(_dir, model.Config);
+        model.Adapter = reloaded;
+        using var actual = model.Forward(ids);
+        Assert.Equal(0, TestModels.MaxAbsDiff(expected, actual));
+        Assert.Equal(adapter.Config.Scale, reloaded.Config.Scale);
+    }
+
+    [Fact]
+    public void UnsupportedOrMismatchedAdaptersAreRefusedByName()
+    {
+        using var model = TestModels.Random(TestModels.Tiny("llama"));
+        using var adapter = LoraAdapter.Create(model.Config, new LoraConfig(Rank: 4), seed: 1);
+        PeftAdapter.Save(adapter, _dir, null);
+        var bigger = TestModels.Tiny("llama") with { HiddenSize = 32, NumHeads = 2, NumKvHeads = 1 };
+        var shape = Assert.Throws<ModelFormatException>(() => PeftAdapter.Load(_dir, bigger));
+        Assert.Contains(PeftAdapter.WeightsFile, shape.Message);
+        Assert.Contains("q_proj", shape.Message);
+
+        string configPath = Path.Combine(_dir, PeftAdapter.ConfigFile);
+        File.WriteAllText(configPath, File.ReadAllText(configPath).Replace("\"use_dora\": false", "\"use_dora\": true"));
+        var dora = Assert.Throws<ModelFormatException>(() => PeftAdapter.Load(_dir, model.Config));
+        Assert.Contains("use_dora", dora.Message);
+    }
+
+    [Fact]
+    public void SequenceLogProbsSumTheMarkedTokensOfTheFullForward()
+    {
+        using var model = TestModels.Random(TestModels.Tiny("qwen3"));
+        using var ids = Ids(model);
+        var marks = new bool[2, 9];
+        int[][] marked = [[3, 4, 5, 8], [1, 2]];
+        for (int r = 0; r < 2; r++) foreach (int i in marked[r]) marks[r, i] = true;
+        using var scored = torch.tensor(marks);
+        using var sums = model.SequenceLogProbs(ids, scored);
+        using var logProbs = model.Forward(ids).log_softmax(-1);
+        for (int r = 0; r < 2; r++)
+        {
+            double expected = marked[r].Sum(i => logProbs[r, i - 1, ids[r, i].item<long>()].item<float>());
+            Assert.Equal(expected, sums[r].item<float>(), 4);
+        }
+    }
+
+    [Fact]
+    public void AdapterGradientMatchesFiniteDifferences()
+    {
+        using var model = TestModels.Random(TestModels.Tiny("llama"));
+        using var ids = Ids(model);
+        using var scored = torch.ones(2, 9, ScalarType.Bool);
+        using var adapter = LoraAdapter.Create(model.Config, new LoraConfig(4, 8, 0), seed: 4);
+        Randomize(adapter);
+        model.Adapter = adapter;
+        var (a, b) = adapter["model.layers.1.mlp.down_proj"];
+        a.requires_grad_(true);
+        b.requires_grad_(true);
+        using var total = model.SequenceLogProbs(ids, scored).sum();
+        total.backward();
+        double analyticA = a.grad![1, 7].item<float>(), analyticB = b.grad![5, 2].item<float>();
+        a.requires_grad_(false);
+        b.requires_grad_(false);
+        Assert.Equal(Numeric(model, ids, scored, a, [1, 7]), analyticA, 2);
+        Assert.Equal(Numeric(model, ids, scored, b, [5, 2]), analyticB, 2);
+        Assert.NotEqual(0, analyticA);
+    }
+
+    static double Numeric(CausalLm model, Tensor ids, Tensor scored, Tensor weight, long[] at)
+    {
+        const double h = 1e-2;
+        double Eval(double delta)
+        {
+            using var noGrad = torch.no_grad();
+            float original = weight[at[0], at[1]].item<float>();
+            weight[at[0], at[1]] = original + (float)delta;
+            using var sum = model.SequenceLogProbs(ids, scored).sum().to(ScalarType.Float64);
+            weight[at[0], at[1]] = original;
+            return sum.item<double>();
+        }
+        return (Eval(h) - Eval(-h)) / (2 * h);
+    }
+}
