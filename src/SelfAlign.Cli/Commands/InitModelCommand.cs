@@ -10,10 +10,6 @@ namespace SelfAlign.Cli.Commands;
 /// <summary><c>selfalign init-model</c>: a random-weight model folder in the real Hugging Face format.</summary>
 internal static class InitModelCommand
 {
-    /// <summary>Files copied from the config's folder when present, so the new folder is complete.</summary>
-    static readonly string[] CompanionFiles =
-        ["tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "generation_config.json", "chat_template.jinja"];
-
     public static Command Create()
     {
         var config = new Option<FileInfo>("--config") { Description = "A Hugging Face config.json.", Required = true };
@@ -74,13 +70,7 @@ internal static class InitModelCommand
             foreach (var t in tensors) t.Value.Dispose();
         }
         AtomicFile.WriteAllText(Path.Combine(outDir, ModelFolder.ConfigFile), json.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
-        string sourceDir = Path.GetDirectoryName(configPath)!;
-        foreach (string file in CompanionFiles)
-        {
-            string from = Path.Combine(sourceDir, file);
-            // Copied by content, so the new folder's files are writable whatever the source's mode.
-            if (File.Exists(from)) File.WriteAllBytes(Path.Combine(outDir, file), File.ReadAllBytes(from));
-        }
+        ModelFolder.CopyCompanions(Path.GetDirectoryName(configPath)!, outDir);
         Console.WriteLine($"wrote {outDir}: {config.ModelType}, {config.NumLayers} layers, {parameters:N0} parameters, seed {seed}");
     }
 }

@@ -194,6 +194,9 @@ public sealed class CausalLm : IDisposable
     /// <summary>Every weight under its Hugging Face name, as views of the fused tensors.</summary>
     public IEnumerable<(string Name, Tensor Tensor)> Parameters() => CheckpointMapping.Split(this);
 
+    /// <summary>The tensors full fine-tuning trains (fused, named after their first Hugging Face tensor).</summary>
+    public IEnumerable<(string Name, Tensor Tensor)> TrainableWeights() => CheckpointMapping.Leaves(this);
+
     /// <inheritdoc />
     public void Dispose()
     {

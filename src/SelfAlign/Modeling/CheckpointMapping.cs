@@ -110,4 +110,31 @@ internal static class CheckpointMapping
         yield return (WeightNames.FinalNorm, model.FinalNorm);
         if (model.LmHeadWeight is not null) yield return (WeightNames.LmHead, model.LmHeadWeight);
     }
+
+    /// <summary>
+    /// The model's own weight tensors (fused where the model fuses them), named after the first
+    /// Hugging Face tensor each holds: what full fine-tuning trains. Qwen3's q/k norms are left
+    /// out: the model keeps them broadcast per head, so a gradient step would untie the copies.
+    /// </summary>
+    public static IEnumerable<(string Name, Tensor Tensor)> Leaves(CausalLm model)
+    {
+        yield return (WeightNames.Embedding, model.Embedding);
+        for (int i = 0; i < model.Config.NumLayers; i++)
+        {
+            string p = WeightNames.Layer(i);
+            var layer = model.Layers[i];
+            (string, Tensor?)[] own =
+            [
+                ($"{p}{WeightNames.QkvProjections[0]}.weight", layer.Attention.QkvWeight), ($"{p}{WeightNames.QkvProjections[0]}.bias", layer.Attention.QkvBias),
+                ($"{p}{WeightNames.OutputProjection}.weight", layer.Attention.OutputWeight), ($"{p}{WeightNames.OutputProjection}.bias", layer.Attention.OutputBias),
+                ($"{p}{WeightNames.GateUpProjections[0]}.weight", layer.Mlp.GateUpWeight), ($"{p}{WeightNames.GateUpProjections[0]}.bias", layer.Mlp.GateUpBias),
+                ($"{p}{WeightNames.DownProjection}.weight", layer.Mlp.DownWeight), ($"{p}{WeightNames.DownProjection}.bias", layer.Mlp.DownBias),
+                (p + WeightNames.InputNorm, layer.InputNorm), (p + WeightNames.PostAttentionNorm, layer.PostAttentionNorm),
+            ];
+            foreach (var (name, t) in own)
+                if (t is not null) yield return (name, t);
+        }
+        yield return (WeightNames.FinalNorm, model.FinalNorm);
+        if (model.LmHeadWeight is not null) yield return (WeightNames.LmHead, model.LmHeadWeight);
+    }
 }

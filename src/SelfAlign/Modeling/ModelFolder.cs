@@ -15,6 +15,10 @@ public static class ModelFolder
     /// <summary>File name of the architecture config.</summary>
     public const string ConfigFile = "config.json";
 
+    /// <summary>The tokenizer and generation files that complete a model folder, copied along with it.</summary>
+    public static IReadOnlyList<string> CompanionFiles { get; } =
+        ["tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "generation_config.json", "chat_template.jinja"];
+
     /// <summary>Loads the config and weights of a model folder, checking every tensor's presence and shape first.</summary>
     public static CausalLm Load(string folder, LoadOptions? options = null)
     {
@@ -41,6 +45,29 @@ public static class ModelFolder
             if (!entry.Shape.SequenceEqual(shape))
                 throw new ModelFormatException(where, $"tensor '{name}' has shape [{string.Join(", ", entry.Shape)}], {ConfigFile} implies [{string.Join(", ", shape)}]");
         }
+    }
+
+    /// <summary>
+    /// Writes <paramref name="model"/> as a complete model folder: its weights in its compute
+    /// dtype, and the config and tokenizer files of <paramref name="sourceFolder"/> (the folder it
+    /// was loaded from), with <c>torch_dtype</c> set to match.
+    /// </summary>
+    public static void Save(CausalLm model, string folder, string sourceFolder)
+    {
+        Directory.CreateDirectory(folder);
+        SaveWeights(model, folder);
+        var config = ConfigReader.ReadObject(Path.Combine(sourceFolder, ConfigFile), "the source model folder needs config.json");
+        config["torch_dtype"] = model.DType switch { ScalarType.Float32 => "float32", ScalarType.Float16 => "float16", _ => "bfloat16" };
+        IO.AtomicFile.WriteAllText(Path.Combine(folder, ConfigFile), config.ToJsonString(new() { WriteIndented = true }));
+        CopyCompanions(sourceFolder, folder);
+    }
+
+    /// <summary>Copies the companion files <paramref name="from"/> has into <paramref name="to"/>, by content (so the copies are writable).</summary>
+    public static void CopyCompanions(string from, string to)
+    {
+        foreach (string file in CompanionFiles)
+            if (File.Exists(Path.Combine(from, file)))
+                IO.AtomicFile.Write(Path.Combine(to, file), s => s.Write(File.ReadAllBytes(Path.Combine(from, file))));
     }
 
     /// <summary>

@@ -1,0 +1,55 @@
+using SelfAlign.Modeling.Lora;
+
+namespace SelfAlign.Training;
+
+/// <summary>Optimization settings shared by SFT and preference training.</summary>
+public sealed record TrainOptions
+{
+    /// <summary>Peak learning rate.</summary>
+    public double LearningRate { get; init; } = 5e-5;
+    /// <summary>Passes over the data.</summary>
+    public int Epochs { get; init; } = 1;
+    /// <summary>Examples (pairs, for preference training) per forward pass.</summary>
+    public int BatchSize { get; init; } = 4;
+    /// <summary>Forward passes per optimizer step.</summary>
+    public int GradientAccumulation { get; init; } = 1;
+    /// <summary>Gradient norm clip (0: none).</summary>
+    public double MaxGradNorm { get; init; } = 1.0;
+    /// <summary>Fraction of the steps spent warming up.</summary>
+    public double WarmupRatio { get; init; } = 0.1;
+    /// <summary>Decay after warm-up.</summary>
+    public ScheduleKind Schedule { get; init; } = ScheduleKind.Cosine;
+    /// <summary>AdamW settings.</summary>
+    public AdamWOptions Optimizer { get; init; } = new();
+    /// <summary>Seed of the adapter's initialization, the data order and dropout.</summary>
+    public ulong Seed { get; init; }
+    /// <summary>Optimizer steps between checkpoints (there is always one at the end).</summary>
+    public int CheckpointEvery { get; init; } = 50;
+    /// <summary>Checkpoints kept on disk (the newest).</summary>
+    public int KeepCheckpoints { get; init; } = 2;
+    /// <summary>Stop after this many optimizer steps instead of at the end of the epochs.</summary>
+    public int? MaxSteps { get; init; }
+    /// <summary>Most prompt + completion tokens per sequence.</summary>
+    public int MaxLength { get; init; } = 1024;
+    /// <summary>Most prompt tokens (longer prompts keep their end).</summary>
+    public int MaxPromptLength { get; init; } = 512;
+    /// <summary>The adapter to train; null trains every weight (full fine-tuning, float32 models only).</summary>
+    public LoraConfig? Lora { get; init; } = new();
+
+    /// <summary>Throws <see cref="ArgumentException"/> naming the first bad setting.</summary>
+    public void Validate()
+    {
+        if (!(LearningRate > 0)) throw new ArgumentException($"learning rate must be positive, got {LearningRate}");
+        if (Epochs < 1) throw new ArgumentException($"epochs must be at least 1, got {Epochs}");
+        if (BatchSize < 1) throw new ArgumentException($"batch size must be at least 1, got {BatchSize}");
+        if (GradientAccumulation < 1) throw new ArgumentException($"gradient accumulation must be at least 1, got {GradientAccumulation}");
+        if (MaxGradNorm < 0) throw new ArgumentException($"max grad norm must be 0 (off) or positive, got {MaxGradNorm}");
+        if (!(WarmupRatio is >= 0 and < 1)) throw new ArgumentException($"warm-up ratio must be in [0, 1), got {WarmupRatio}");
+        if (CheckpointEvery < 1) throw new ArgumentException($"checkpoint interval must be at least 1 step, got {CheckpointEvery}");
+        if (KeepCheckpoints < 1) throw new ArgumentException($"keep at least 1 checkpoint, got {KeepCheckpoints}");
+        if (MaxSteps is < 1) throw new ArgumentException($"max steps must be at least 1, got {MaxSteps}");
+        if (MaxPromptLength < 1 || MaxLength <= MaxPromptLength)
+            throw new ArgumentException($"need 0 < max prompt length ({MaxPromptLength}) < max length ({MaxLength})");
+        Lora?.Validate();
+    }
+}
