@@ -1,0 +1,111 @@
+using System.Diagnostics;
+using System.Security.Cryptography;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using SelfAlign.Data;
+using SelfAlign.Inference;
+using SelfAlign.IO;
+using SelfAlign.Modeling;
+using SelfAlign.Text;
+using ScalarType = TorchSharp.torch.ScalarType;
+
+namespace SelfAlign.Pipeline;
+
+/// <summary>What <see cref="GenerateStage"/> samples.</summary>
+/// <param name="Model">Model folder.</param>
+/// <param name="Prompts">Prompts JSONL.</param>
+/// <param name="Output">Candidates JSONL (appended to when resuming).</param>
+/// <param name="Samples">Completions per prompt.</param>
+/// <param name="Sampling">Sampling settings.</param>
+/// <param name="Seed">Run seed; each prompt's samples depend only on it and the prompt id.</param>
+/// <param name="BatchRows">Most sequences decoded together.</param>
+/// <param name="NoTemplate">Feed prompt strings as they are, without the chat template.</param>
+/// <param name="TemplateArgs">Extra variables for the chat template.</param>
+/// <param name="DType">Compute dtype.</param>
+public sealed record GenerateJob(string Model, string Prompts, string Output, int Samples, SamplingOptions Sampling, ulong Seed,
+    int BatchRows = 32, bool NoTemplate = false, IReadOnlyDictionary<string, JsonElement>? TemplateArgs = null, ScalarType DType = ScalarType.BFloat16);
+
+/// <summary>What a generate run did.</summary>
+public sealed record GenerateSummary(int Prompts, int NewRows, int TotalRows, long Tokens, double Seconds, int Stopped, int Truncated);
+
+/// <summary>
+/// N sampled completions per prompt, one JSONL row each (<c>prompt_id</c>, <c>sample</c>,
+/// <c>prompt</c>, <c>text</c>, <c>num_tokens</c>, <c>finish_reason</c>, <c>sum_logprob</c>),
+/// resumable: a killed run started again with the same job writes only the rows still missing.
+/// </summary>
+public static class GenerateStage
+{
+    /// <summary>Runs <paramref name="job"/>.</summary>
+    public static GenerateSummary Run(GenerateJob job, IStageProgress? progress = null)
+    {
+        progress ??= SilentProgress.Instance;
+        var rows = PromptFile.Read(job.Prompts);
+        var tokenizer = Tokenizer.Load(job.Model);
+        var template = ChatTemplate.For(tokenizer);
+        var prompts = rows.Select(r => tokenizer.Encode(Render(r, template, job))).ToList();
+
+        RunManifest.WriteOrCheck(job.Output + ".manifest.json", "generate", Config(job));
+        using var output = JsonlAppender.Open(job.Output);
+        var done = output.Existing.Select(e => (e.GetProperty("prompt_id").GetString()!, e.GetProperty("sample").GetInt32())).ToHashSet();
+        var pending = new List<(int Row, GenerationRequest Request)>();
+        for (int i = 0; i < rows.Count; i++)
+        {
+            var missing = Enumerable.Range(0, job.Samples).Where(s => !done.Contains((rows[i].Id, s))).ToArray();
+            if (missing.Length > 0)
+                pending.Add((i, new GenerationRequest(prompts[i], job.Samples, job.Seed ^ StableHash.Of(rows[i].Id)) { Only = missing }));
+        }
+        int total = pending.Sum(p => p.Request.Only!.Count);
+        if (total == 0) return new GenerateSummary(rows.Count, 0, done.Count, 0, 0, 0, 0);
+        if (done.Count > 0) progress.Note($"Resuming: {done.Count} rows already written, {total} to go.");
+
+        using var model = ModelFolder.Load(job.Model, new LoadOptions(job.DType));
+        var generator = new Generator(model, tokenizer);
+        var clock = Stopwatch.StartNew();
+        long tokens = 0;
+        int stopped = 0;
+        var task = progress.Begin("generating", total);
+        foreach (var c in generator.Generate(pending.Select(p => p.Request).ToList(), job.Sampling, new GeneratorOptions(job.BatchRows),
+                     produced => { tokens += produced; task.Describe($"generating {tokens / Math.Max(1e-9, clock.Elapsed.TotalSeconds):F1} tok/s"); }))
+        {
+            var row = rows[pending[c.Request].Row];
+            output.Append(new Dictionary<string, object?>
+            {
+                ["prompt_id"] = row.Id,
+                ["sample"] = c.Sample,
+                ["prompt"] = row.Text is not null ? row.Text : row.Messages,
+                ["text"] = c.Text,
+                ["num_tokens"] = c.TokenIds.Count,
+                ["finish_reason"] = c.FinishReason == FinishReason.Stop ? "stop" : "length",
+                ["sum_logprob"] = Math.Round(c.SumLogProb, 6),
+            });
+            if (c.FinishReason == FinishReason.Stop) stopped++;
+            task.Increment(1);
+        }
+        return new GenerateSummary(rows.Count, total, done.Count + total, tokens, clock.Elapsed.TotalSeconds, stopped, total - stopped);
+    }
+
+    static string Render(PromptRow row, ChatTemplate template, GenerateJob job)
+    {
+        if (job.NoTemplate)
+            return row.Text ?? throw new DataFormatException(job.Prompts, row.Line, "--no-chat-template needs 'prompt' strings, not messages");
+        return row.Messages is JsonElement messages
+            ? template.Render(messages, addGenerationPrompt: true, job.TemplateArgs)
+            : template.Render([new ChatMessage("user", row.Text!)], addGenerationPrompt: true, job.TemplateArgs);
+    }
+
+    /// <summary>The job as its manifest records it: a resumed run must present the same.</summary>
+    public static JsonObject Config(GenerateJob job) => new()
+    {
+        ["model"] = job.Model,
+        ["prompts"] = job.Prompts,
+        ["prompts_sha256"] = Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(job.Prompts))),
+        ["samples"] = job.Samples,
+        ["seed"] = job.Seed,
+        ["sampling"] = JsonSerializer.SerializeToNode(job.Sampling, SnakeCase),
+        ["chat_template"] = !job.NoTemplate,
+        ["template_args"] = JsonSerializer.SerializeToNode(job.TemplateArgs ?? new Dictionary<string, JsonElement>()),
+        ["dtype"] = job.DType.ToString(),
+    };
+
+    static readonly JsonSerializerOptions SnakeCase = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
+}
