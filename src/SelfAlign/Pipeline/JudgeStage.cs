@@ -1,0 +1,149 @@
+using System.Diagnostics;
+using System.Text.Json.Nodes;
+using SelfAlign.Data;
+using SelfAlign.Inference;
+using SelfAlign.IO;
+using SelfAlign.Judging;
+using SelfAlign.Modeling;
+using SelfAlign.Text;
+using ScalarType = TorchSharp.torch.ScalarType;
+
+namespace SelfAlign.Pipeline;
+
+/// <summary>Which judge scores the candidates.</summary>
+public enum JudgeKind
+{
+    /// <summary>IPO: p(Yes) / (p(Yes) + p(No)) of each candidate.</summary>
+    YesNo,
+    /// <summary>Self-Rewarding: the mean of sampled 0-5 additive scores.</summary>
+    Additive,
+    /// <summary>PSO: every candidate pair compared in both orders.</summary>
+    Pairwise,
+}
+
+/// <summary>How candidates are judged.</summary>
+/// <param name="Kind">The judge.</param>
+/// <param name="Prompts">Yes/no prompt set: a built-in name (ipo-dpo, ipo-eval) or a JSON file.</param>
+/// <param name="Format">Chat template or the IPO authors' plain layout.</param>
+/// <param name="Category">The category whose yes/no prompt is used (chat, code, math, safety).</param>
+/// <param name="AdditiveSamples">Sampled judgments per candidate for the additive judge.</param>
+/// <param name="Seed">Seed of sampled judgments.</param>
+public sealed record CandidateJudgeOptions(JudgeKind Kind = JudgeKind.YesNo, string Prompts = "ipo-dpo", JudgeFormat Format = JudgeFormat.Chat,
+    string Category = Categories.Chat, int AdditiveSamples = 3, ulong Seed = 0);
+
+/// <summary>A judging run: the judge model, the candidates and where judgments go.</summary>
+public sealed record JudgeJob(string Model, string Candidates, string Output, CandidateJudgeOptions Options,
+    ScalarType DType = ScalarType.BFloat16, int BatchTokens = 4096);
+
+/// <summary>
+/// Judges the candidates of each prompt with the model itself and appends one JSONL row per
+/// judgment: per candidate for the pointwise judges (<c>prompt_id</c>, <c>sample</c>,
+/// <c>score</c>, ...), per candidate pair for the pairwise one (<c>prompt_id</c>, <c>first</c>,
+/// <c>second</c>, <c>preference</c> = p(first better), ...). Work goes in chunks of prompts, each
+/// written as it finishes, so a killed run resumes with the judgments still missing.
+/// </summary>
+public static class JudgeStage
+{
+    const int ChunkPrompts = 16;
+
+    /// <summary>Runs <paramref name="job"/>; returns the number of new judgment rows.</summary>
+    public static int Run(JudgeJob job, IStageProgress? progress = null)
+    {
+        progress ??= SilentProgress.Instance;
+        var o = job.Options;
+        if (Categories.Normalize(o.Category) is null) throw new ArgumentException($"unknown category '{o.Category}' (use {string.Join(", ", Categories.All)})");
+        if (o.AdditiveSamples < 1) throw new ArgumentException("the additive judge needs at least 1 sample per candidate");
+        var prompts = JudgePromptSet.Get(o.Prompts);
+        RunManifest.WriteOrCheck(job.Output + ".manifest.json", "judge", Config(job, prompts));
+        var groups = Candidates.Read(job.Candidates);
+        using var output = JsonlAppender.Open(job.Output);
+        var done = output.Existing.Select(Key).ToHashSet();
+        var pending = groups.Select(g => (g.PromptId, Work: Units(g.Samples, o.Kind).Where(u => !done.Contains(u.Key)).ToList()))
+            .Where(g => g.Work.Count > 0).ToList();
+        int total = pending.Sum(p => p.Work.Count);
+        if (total == 0) return 0;
+        if (done.Count > 0) progress.Note($"Resuming: {done.Count} judgments already written, {total} to go.");
+
+        var tokenizer = Tokenizer.Load(job.Model);
+        using var model = ModelFolder.Load(job.Model, new LoadOptions(job.DType));
+        var engine = new LocalLanguageModel(model, tokenizer, new LocalModelOptions { MaxBatchTokens = job.BatchTokens });
+        var task = progress.Begin($"judging ({o.Kind})", total);
+        var clock = Stopwatch.StartNew();
+        int finished = 0;
+        foreach (var chunk in pending.Chunk(ChunkPrompts))
+        {
+            var units = chunk.SelectMany(c => c.Work).ToList();
+            foreach (var row in Judge(engine, units, o, prompts)) output.Append(row);
+            finished += units.Count;
+            task.Increment(units.Count);
+            task.Describe($"judging ({o.Kind}) {finished / clock.Elapsed.TotalSeconds:F2}/s");
+        }
+        return total;
+    }
+
+    /// <summary>One judgment to make: a candidate, or an ordered pair of candidates.</summary>
+    sealed record Unit(string Key, Candidate First, Candidate? Second);
+
+    static IEnumerable<Unit> Units(List<Candidate> samples, JudgeKind kind)
+    {
+        if (kind != JudgeKind.Pairwise)
+        {
+            foreach (var c in samples) yield return new Unit($"{c.PromptId}\u0000{c.Sample}", c, null);
+            yield break;
+        }
+        for (int i = 0; i < samples.Count; i++)
+            for (int j = i + 1; j < samples.Count; j++)
+                yield return new Unit($"{samples[i].PromptId}\u0000{samples[i].Sample}\u0000{samples[j].Sample}", samples[i], samples[j]);
+    }
+
+    static string Key(System.Text.Json.JsonElement row) => row.TryGetProperty("second", out var second)
+        ? $"{row.GetProperty("prompt_id").GetString()}\u0000{row.GetProperty("first").GetInt32()}\u0000{second.GetInt32()}"
+        : $"{row.GetProperty("prompt_id").GetString()}\u0000{row.GetProperty("sample").GetInt32()}";
+
+    static IEnumerable<JsonObject> Judge(ILanguageModel engine, List<Unit> units, CandidateJudgeOptions o, JudgePromptSet prompts)
+    {
+        string category = Categories.Normalize(o.Category)!;
+        JudgeItem Item(Candidate c) => new(c.Instruction, c.Text, category);
+        switch (o.Kind)
+        {
+            case JudgeKind.YesNo:
+                var yesNo = new YesNoJudge(engine, new YesNoOptions(prompts, o.Format)).Score(units.Select(u => Item(u.First)).ToArray());
+                return units.Select((u, i) => new JsonObject
+                {
+                    ["prompt_id"] = u.First.PromptId, ["sample"] = u.First.Sample, ["judge"] = "yesno", ["category"] = category,
+                    ["score"] = yesNo[i].Score, ["p_yes"] = yesNo[i].PYes, ["p_no"] = yesNo[i].PNo,
+                });
+            case JudgeKind.Additive:
+                var additive = new AdditiveJudge(engine, new AdditiveOptions(o.AdditiveSamples, Seed: o.Seed)).Score(units.Select(u => Item(u.First)).ToArray());
+                return units.Select((u, i) => new JsonObject
+                {
+                    ["prompt_id"] = u.First.PromptId, ["sample"] = u.First.Sample, ["judge"] = "additive",
+                    ["score"] = additive[i].Mean, ["scores"] = new JsonArray(additive[i].Scores.Select(s => (JsonNode?)s).ToArray()),
+                    ["format_failures"] = additive[i].Failures, ["judgments"] = new JsonArray(additive[i].Judgments.Select(t => (JsonNode?)t).ToArray()),
+                });
+            default:
+                var pairwise = new PairwiseJudge(engine, o.Format).Compare(units.Select(u => new PairwiseItem(u.First.Instruction, u.First.Text, u.Second!.Text)).ToArray());
+                return units.Select((u, i) => new JsonObject
+                {
+                    ["prompt_id"] = u.First.PromptId, ["first"] = u.First.Sample, ["second"] = u.Second!.Sample, ["judge"] = "pairwise",
+                    ["preference"] = pairwise[i].Preference, ["first_as_a"] = pairwise[i].FirstAsA, ["first_as_b"] = pairwise[i].FirstAsB,
+                });
+        }
+    }
+
+    /// <summary>The job as its manifest records it.</summary>
+    public static JsonObject Config(JudgeJob job, JudgePromptSet prompts) => new()
+    {
+        ["model"] = job.Model,
+        ["candidates"] = job.Candidates,
+        ["candidates_sha256"] = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(job.Candidates))),
+        ["judge"] = job.Options.Kind.ToString().ToLowerInvariant(),
+        ["prompts"] = prompts.Name,
+        ["prompt"] = job.Options.Kind == JudgeKind.YesNo ? prompts.For(Categories.Normalize(job.Options.Category)!, null) : null,
+        ["format"] = job.Options.Format.ToString().ToLowerInvariant(),
+        ["category"] = job.Options.Category,
+        ["additive_samples"] = job.Options.Kind == JudgeKind.Additive ? job.Options.AdditiveSamples : null,
+        ["seed"] = job.Options.Seed,
+        ["dtype"] = job.DType.ToString(),
+    };
+}
