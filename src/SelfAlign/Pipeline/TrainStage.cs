@@ -45,7 +45,7 @@ public static class TrainStage
         Directory.CreateDirectory(job.Output);
         RunManifest.WriteOrCheck(Path.Combine(job.Output, "manifest.json"), job.Loss is null ? "sft" : "train", Config(job));
         string summaryPath = Path.Combine(job.Output, SummaryFile);
-        if (File.Exists(summaryPath)) return JsonSerializer.Deserialize<TrainSummary>(File.ReadAllText(summaryPath))!;
+        if (File.Exists(summaryPath)) return JsonSerializer.Deserialize<TrainSummary>(File.ReadAllText(summaryPath), Snake)!;
 
         var tokenizer = Tokenizer.Load(job.Model);
         var encoder = new CompletionTokenizer(tokenizer, job.ChatTemplate ? Text.ChatTemplate.For(tokenizer) : null, job.Options.MaxLength, job.Options.MaxPromptLength);
@@ -98,7 +98,7 @@ public static class TrainStage
         string metrics = Path.Combine(job.Output, Trainer.MetricsFile);
         TrainingPlots.Write(metrics, Path.Combine(job.Output, "plots"));
         var summary = new TrainSummary(objective.Count, trainer.TotalSteps(objective.Count), referenceSeconds, trainSeconds, LastRow(metrics));
-        AtomicFile.WriteAllText(summaryPath, JsonSerializer.Serialize(summary, new JsonSerializerOptions { WriteIndented = true }) + "\n");
+        AtomicFile.WriteAllText(summaryPath, JsonSerializer.Serialize(summary, new JsonSerializerOptions(Snake) { WriteIndented = true }) + "\n");
         progress.Note($"wrote {Path.Combine(job.Output, "model")}" + (job.Options.Lora is null ? "" : $" and {Path.Combine(job.Output, "adapter")}"));
         return summary;
     }

@@ -1,0 +1,54 @@
+using System.CommandLine;
+using SelfAlign.Judging;
+using SelfAlign.Pipeline;
+using Spectre.Console;
+
+namespace SelfAlign.Cli.Commands;
+
+/// <summary><c>selfalign judge</c>: the model judges generated candidates (per candidate or per pair); resumable.</summary>
+internal static class JudgeCommand
+{
+    public static Command Create()
+    {
+        var model = CliOptions.Model("The judge: a Hugging Face model folder (normally the model that generated the candidates).");
+        var candidates = new Option<FileInfo>("--candidates") { Description = "Candidates JSONL from 'selfalign generate'.", Required = true };
+        var output = new Option<FileInfo>("--out") { Description = "Judgments JSONL (appended to when resuming).", Required = true };
+        var judge = new Option<string>("--judge") { Description = "yesno (IPO), additive (Self-Rewarding 5-point) or pairwise (PSO, every candidate pair).", DefaultValueFactory = _ => "yesno" };
+        var prompts = new Option<string>("--prompts") { Description = "Yes/no prompt set: ipo-dpo, ipo-eval or a JSON file.", DefaultValueFactory = _ => "ipo-dpo" };
+        var format = new Option<string>("--format") { Description = "chat or plain.", DefaultValueFactory = _ => "chat" };
+        var category = new Option<string>("--category") { Description = "Category whose yes/no prompt is used: chat, code, math or safety.", DefaultValueFactory = _ => "chat" };
+        var samples = new Option<int>("--samples") { Description = "Additive judge: judgments per candidate.", DefaultValueFactory = _ => 3 };
+        var seed = new Option<ulong>("--seed") { Description = "Seed of sampled judgments.", DefaultValueFactory = _ => 0 };
+        var batchTokens = new Option<int>("--batch-tokens") { Description = "Most padded tokens per forward batch.", DefaultValueFactory = _ => 4096 };
+        var dtype = CliOptions.DType("Compute dtype (bf16 or f32).");
+        var command = new Command("judge", "Judge candidates with the model itself (IPO yes/no, additive or pairwise); resumable.")
+        {
+            model, candidates, output, judge, prompts, format, category, samples, seed, batchTokens, dtype,
+        };
+        command.SetAction(parse =>
+        {
+            CliOptions.Apply(parse);
+            var kind = parse.GetValue(judge) switch
+            {
+                "yesno" => JudgeKind.YesNo,
+                "additive" => JudgeKind.Additive,
+                "pairwise" => JudgeKind.Pairwise,
+                var j => throw new UsageException($"--judge '{j}': use yesno, additive or pairwise"),
+            };
+            var layout = parse.GetValue(format) switch
+            {
+                "chat" => JudgeFormat.Chat,
+                "plain" => JudgeFormat.Plain,
+                var f => throw new UsageException($"--format '{f}': use chat or plain"),
+            };
+            var job = new JudgeJob(parse.GetRequiredValue(model).FullName, parse.GetRequiredValue(candidates).FullName, parse.GetRequiredValue(output).FullName,
+                new CandidateJudgeOptions(kind, parse.GetValue(prompts)!, layout, parse.GetValue(category)!, parse.GetValue(samples), parse.GetValue(seed)),
+                CliOptions.ParseDType(parse.GetValue(dtype)!), Math.Max(1, parse.GetValue(batchTokens)));
+            int written = CliProgress.Run(progress => JudgeStage.Run(job, progress));
+            CliConsole.Out().MarkupLine(written == 0 ? $"{Markup.Escape(job.Output)} is complete."
+                : $"wrote {written} judgments to [bold]{Markup.Escape(job.Output)}[/]");
+            return 0;
+        });
+        return command;
+    }
+}

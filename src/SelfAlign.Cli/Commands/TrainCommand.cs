@@ -1,0 +1,45 @@
+using System.CommandLine;
+using SelfAlign.Pipeline;
+using SelfAlign.Training;
+
+namespace SelfAlign.Cli.Commands;
+
+/// <summary><c>selfalign train</c>: preference optimization (DPO, IPO, PSO, cDPO) on pairs, against the base model as reference.</summary>
+internal static class TrainCommand
+{
+    public static Command Create()
+    {
+        var o = new TrainCliOptions();
+        var loss = new Option<string>("--loss") { Description = "dpo, ipo, pso (per-pair strength) or cdpo (label smoothing).", DefaultValueFactory = _ => "dpo" };
+        var beta = new Option<double>("--beta") { Description = "β of the implicit reward.", DefaultValueFactory = _ => 0.1 };
+        var smoothing = new Option<double>("--label-smoothing") { Description = "cDPO's ε.", DefaultValueFactory = _ => 0.0 };
+        var nll = new Option<double>("--nll-weight") { Description = "Weight of the NLL term on chosen responses (TRL's rpo_alpha).", DefaultValueFactory = _ => 0.0 };
+        var command = new Command("train", "Preference training (LoRA or full) on pairs.jsonl; resumable.") { loss, beta, smoothing, nll };
+        foreach (var option in o.All) command.Options.Add(option);
+        command.SetAction(parse =>
+        {
+            CliOptions.Apply(parse);
+            var kind = parse.GetValue(loss) switch
+            {
+                "dpo" => PreferenceLossKind.Dpo,
+                "ipo" => PreferenceLossKind.Ipo,
+                "pso" => PreferenceLossKind.Pso,
+                "cdpo" => PreferenceLossKind.Cdpo,
+                var l => throw new UsageException($"--loss '{l}': use dpo, ipo, pso or cdpo"),
+            };
+            var options = new PreferenceLossOptions(kind, parse.GetValue(beta), parse.GetValue(smoothing), parse.GetValue(nll));
+            try
+            {
+                options.Validate();
+            }
+            catch (ArgumentException e)
+            {
+                throw new UsageException(e.Message);
+            }
+            var job = o.Job(parse, options);
+            TrainCliOptions.Report(job, CliProgress.Run(progress => TrainStage.Run(job, progress)));
+            return 0;
+        });
+        return command;
+    }
+}

@@ -1,0 +1,90 @@
+using System.CommandLine;
+using SelfAlign.Modeling.Lora;
+using SelfAlign.Pipeline;
+using SelfAlign.Training;
+using Spectre.Console;
+
+namespace SelfAlign.Cli;
+
+/// <summary>Options shared by <c>sft</c> and <c>train</c>.</summary>
+internal sealed class TrainCliOptions
+{
+    public readonly Option<DirectoryInfo> Model = CliOptions.Model("Base model folder (also the reference model of preference losses).");
+    public readonly Option<FileInfo> Data = new("--data") { Description = "Training JSONL (TRL formats).", Required = true };
+    public readonly Option<DirectoryInfo> Output = new("--out") { Description = "Run folder: checkpoints, metrics.jsonl, plots/, adapter/, model/.", Required = true };
+    public readonly Option<double> LearningRate = new("--lr") { Description = "Peak learning rate.", DefaultValueFactory = _ => 5e-5 };
+    public readonly Option<int> Epochs = new("--epochs") { Description = "Passes over the data.", DefaultValueFactory = _ => 1 };
+    public readonly Option<int> BatchSize = new("--batch-size") { Description = "Examples (pairs) per forward pass.", DefaultValueFactory = _ => 4 };
+    public readonly Option<int> Accumulation = new("--grad-accum") { Description = "Forward passes per optimizer step.", DefaultValueFactory = _ => 1 };
+    public readonly Option<double> MaxGradNorm = new("--max-grad-norm") { Description = "Gradient clipping norm (0: off).", DefaultValueFactory = _ => 1.0 };
+    public readonly Option<double> Warmup = new("--warmup-ratio") { Description = "Fraction of steps spent warming up.", DefaultValueFactory = _ => 0.1 };
+    public readonly Option<string> Schedule = new("--schedule") { Description = "cosine, linear or constant.", DefaultValueFactory = _ => "cosine" };
+    public readonly Option<double> WeightDecay = new("--weight-decay") { Description = "AdamW weight decay.", DefaultValueFactory = _ => 0.0 };
+    public readonly Option<ulong> Seed = new("--seed") { Description = "Seed of adapter init, data order and dropout.", DefaultValueFactory = _ => 0 };
+    public readonly Option<int> CheckpointEvery = new("--checkpoint-every") { Description = "Optimizer steps between checkpoints.", DefaultValueFactory = _ => 50 };
+    public readonly Option<int?> MaxSteps = new("--max-steps") { Description = "Stop after this many optimizer steps." };
+    public readonly Option<int> MaxLength = new("--max-length") { Description = "Most prompt + completion tokens.", DefaultValueFactory = _ => 1024 };
+    public readonly Option<int> MaxPromptLength = new("--max-prompt-length") { Description = "Most prompt tokens (the end is kept).", DefaultValueFactory = _ => 512 };
+    public readonly Option<int> Rank = new("--lora-r") { Description = "LoRA rank.", DefaultValueFactory = _ => 16 };
+    public readonly Option<double> Alpha = new("--lora-alpha") { Description = "LoRA alpha.", DefaultValueFactory = _ => 32 };
+    public readonly Option<double> Dropout = new("--lora-dropout") { Description = "LoRA dropout.", DefaultValueFactory = _ => 0.05 };
+    public readonly Option<string[]> Targets = new("--lora-targets") { Description = "Projections to adapt (default: all seven linear layers).", AllowMultipleArgumentsPerToken = true };
+    public readonly Option<bool> RsLora = new("--rslora") { Description = "Scale by alpha / sqrt(r) (rank-stabilized LoRA)." };
+    public readonly Option<bool> Full = new("--full") { Description = "Full fine-tuning instead of LoRA (float32; small models)." };
+    public readonly Option<bool> NoTemplate = new("--no-chat-template") { Description = "Raw text: string prompts are not wrapped in the chat template, and eos ends each completion." };
+    public readonly Option<string> DType = CliOptions.DType("Compute dtype of the frozen base (bf16 or f32).");
+
+    public IEnumerable<Option> All => [Model, Data, Output, LearningRate, Epochs, BatchSize, Accumulation, MaxGradNorm, Warmup, Schedule, WeightDecay,
+        Seed, CheckpointEvery, MaxSteps, MaxLength, MaxPromptLength, Rank, Alpha, Dropout, Targets, RsLora, Full, NoTemplate, DType];
+
+    public TrainJob Job(ParseResult parse, PreferenceLossOptions? loss)
+    {
+        var options = new TrainOptions
+        {
+            LearningRate = parse.GetValue(LearningRate),
+            Epochs = parse.GetValue(Epochs),
+            BatchSize = parse.GetValue(BatchSize),
+            GradientAccumulation = parse.GetValue(Accumulation),
+            MaxGradNorm = parse.GetValue(MaxGradNorm),
+            WarmupRatio = parse.GetValue(Warmup),
+            Schedule = parse.GetValue(Schedule) switch
+            {
+                "cosine" => ScheduleKind.Cosine,
+                "linear" => ScheduleKind.Linear,
+                "constant" => ScheduleKind.Constant,
+                var s => throw new UsageException($"--schedule '{s}': use cosine, linear or constant"),
+            },
+            Optimizer = new AdamWOptions(WeightDecay: parse.GetValue(WeightDecay)),
+            Seed = parse.GetValue(Seed),
+            CheckpointEvery = parse.GetValue(CheckpointEvery),
+            MaxSteps = parse.GetValue(MaxSteps),
+            MaxLength = parse.GetValue(MaxLength),
+            MaxPromptLength = parse.GetValue(MaxPromptLength),
+            Lora = parse.GetValue(Full) ? null : new LoraConfig(parse.GetValue(Rank), parse.GetValue(Alpha), parse.GetValue(Dropout),
+                parse.GetValue(Targets) is { Length: > 0 } t ? t : null, parse.GetValue(RsLora)),
+        };
+        try
+        {
+            options.Validate();
+        }
+        catch (ArgumentException e)
+        {
+            throw new UsageException(e.Message);
+        }
+        var dtype = parse.GetValue(Full) ? TorchSharp.torch.ScalarType.Float32 : CliOptions.ParseDType(parse.GetValue(DType)!);
+        return new TrainJob(parse.GetRequiredValue(Model).FullName, parse.GetRequiredValue(Data).FullName, parse.GetRequiredValue(Output).FullName,
+            options, loss, !parse.GetValue(NoTemplate), dtype);
+    }
+
+    /// <summary>Prints the last step's metrics.</summary>
+    public static void Report(TrainJob job, TrainSummary summary)
+    {
+        var table = new Table().Border(TableBorder.Rounded).AddColumn("metric").AddColumn("last step");
+        table.AddRow("examples", summary.Examples.ToString());
+        table.AddRow("steps", summary.Steps.ToString());
+        foreach (var (k, v) in summary.Final.Where(kv => kv.Key != "step")) table.AddRow(k, v.ToString("G5"));
+        var console = CliConsole.Out();
+        console.Write(table);
+        console.MarkupLine($"metrics and plots in [bold]{Markup.Escape(job.Output)}[/]");
+    }
+}
