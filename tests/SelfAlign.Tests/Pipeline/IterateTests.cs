@@ -1,0 +1,140 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using SelfAlign.IO;
+using SelfAlign.Pipeline;
+using SelfAlign.Tests.Cli;
+using Xunit;
+
+namespace SelfAlign.Tests.Pipeline;
+
+/// <summary>The loop end to end on a random-weight model with the real SmolLM2 tokenizer: two iterations, interruptions in every stage, a changed config.</summary>
+[Collection(ConsoleCollection.Name)]
+public sealed class IterateTests : IDisposable
+{
+    readonly string _dir = Directory.CreateTempSubdirectory("selfalign-iterate-").FullName;
+    readonly string _config;
+
+    public IterateTests()
+    {
+        string model = Path.Combine(_dir, "m0");
+        var init = CliRunner.Run("init-model", "--config", Path.Combine(TestModels.Configs, "smollm2-135m", "config.json"),
+            "--seed", "2", "--out", model, "--layers", "2", "--dtype", "f32");
+        Assert.True(init.Code == 0, init.Err);
+        _config = Path.Combine(_dir, "run.json");
+        File.WriteAllText(_config, Config("demo", beta: 0.1).ToJsonString());
+    }
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    JsonObject Config(string name, double beta) => new()
+    {
+        ["name"] = name,
+        ["seed_model"] = "m0",
+        ["prompts"] = Path.Combine(AppContext.BaseDirectory, "data", "seed", "prompts_sample.jsonl"),
+        ["prompts_per_iteration"] = 3,
+        ["iterations"] = 2,
+        ["seed"] = 4,
+        ["dtype"] = "f32",
+        ["generate"] = new JsonObject { ["samples"] = 3, ["temperature"] = 1.0, ["top_k"] = 40, ["max_new_tokens"] = 12, ["batch_size"] = 9 },
+        ["judge"] = new JsonObject { ["kind"] = "yesno" },
+        ["train"] = new JsonObject
+        {
+            ["loss"] = "dpo", ["beta"] = beta, ["nll_weight"] = 0.2, ["learning_rate"] = 1e-3, ["batch_size"] = 1, ["epochs"] = 2,
+            ["checkpoint_every"] = 1, ["max_length"] = 256, ["max_prompt_length"] = 160, ["lora"] = new JsonObject { ["r"] = 4, ["alpha"] = 8 },
+        },
+    };
+
+    /// <summary>Progress that dies at its n-th report, the way a kill leaves a stage half done.</summary>
+    sealed class DieAt(int at) : IStageProgress, IProgressTask
+    {
+        int _count;
+        public IProgressTask Begin(string description, double total) => Tick();
+        public void Note(string message) { }
+        public void Increment(double amount) => Tick();
+        public void Describe(string description) { }
+        DieAt Tick() => ++_count == at ? throw new OperationCanceledException("killed") : this;
+    }
+
+    [Fact]
+    public void TwoIterationsRunEndToEndAndResumeFromInterruptionsInEveryStage()
+    {
+        var config = IterateConfig.Load(_config);
+        string straight = IterateStage.Run(config, Path.Combine(_dir, "straight"));
+        foreach (int t in new[] { 1, 2 })
+        {
+            string iter = Path.Combine(straight, $"iter-{t}");
+            Assert.Equal(3, File.ReadLines(Path.Combine(iter, "prompts.jsonl")).Count());
+            Assert.Equal(9, File.ReadLines(Path.Combine(iter, "candidates", "candidates.jsonl")).Count());
+            Assert.Equal(9, File.ReadLines(Path.Combine(iter, "judgments", "judgments.jsonl")).Count());
+            var report = JsonNode.Parse(File.ReadAllText(Path.Combine(iter, "pairs", "report.json")))!;
+            int pairs = (int)report["pairs"]!;
+            Assert.Equal(3, pairs + report["no_pair"]!.AsObject().Sum(kv => (int)kv.Value!));
+            Assert.True(pairs > 0);
+            Assert.True(File.Exists(Path.Combine(iter, "train", "adapter", "adapter_model.safetensors")));
+            Assert.True(File.Exists(Path.Combine(iter, "train", "model", "model.safetensors")));
+            Assert.True(File.Exists(Path.Combine(iter, "train", "plots", "rewards.png")));
+        }
+        // Iteration 2 samples from iteration 1's merged model, on other prompts.
+        var generated = JsonNode.Parse(File.ReadAllText(Path.Combine(straight, "iter-2", "candidates", "candidates.jsonl.manifest.json")))!;
+        Assert.EndsWith(Path.Combine("iter-1", "train", "model"), (string)generated["config"]!["model"]!);
+        Assert.NotEqual(File.ReadAllText(Path.Combine(straight, "iter-1", "prompts.jsonl")), File.ReadAllText(Path.Combine(straight, "iter-2", "prompts.jsonl")));
+        string md = File.ReadAllText(Path.Combine(straight, "report.md"));
+        Assert.Contains("| 2 | 3 |", md);
+        Assert.Contains("iter-1/train/plots/loss.png", md);
+
+        // Interrupted at growing points until it finishes: every stage is cut at least once.
+        string resumedRoot = Path.Combine(_dir, "resumed"), resumed = Path.Combine(resumedRoot, config.Name);
+        int kills = 0;
+        for (int at = 2; ; at += 2)
+        {
+            try
+            {
+                IterateStage.Run(config, resumedRoot, progress: new DieAt(at));
+                break;
+            }
+            catch (OperationCanceledException)
+            {
+                kills++;
+            }
+        }
+        Assert.True(kills >= 6, $"only {kills} interruptions");
+        // Batch shapes differ between the runs, so float32 sums may differ in the last digit; what was sampled and paired may not.
+        foreach (int t in new[] { 1, 2 })
+        {
+            Assert.Equal(Stable(straight, t, "candidates/candidates.jsonl", "prompt_id", "sample", "text"), Stable(resumed, t, "candidates/candidates.jsonl", "prompt_id", "sample", "text"));
+            Assert.Equal(Stable(straight, t, "pairs/pairs.jsonl", "id", "chosen", "rejected"), Stable(resumed, t, "pairs/pairs.jsonl", "id", "chosen", "rejected"));
+            var scores = (Scores(straight, t), Scores(resumed, t));
+            Assert.Equal(scores.Item1.Keys.Order(), scores.Item2.Keys.Order());
+            foreach (var (key, score) in scores.Item1) Assert.Equal(score, scores.Item2[key], 4);
+        }
+        Assert.True(File.Exists(Path.Combine(resumed, "report.md")));
+    }
+
+    static string[] Stable(string run, int t, string file, params string[] fields) =>
+        File.ReadLines(Path.Combine(run, $"iter-{t}", file)).Select(l => JsonNode.Parse(l)!)
+            .Select(r => string.Join("|", fields.Select(f => r[f]!.ToJsonString()))).Order().ToArray();
+
+    static Dictionary<string, double> Scores(string run, int t) =>
+        File.ReadLines(Path.Combine(run, $"iter-{t}", "judgments", "judgments.jsonl")).Select(l => JsonNode.Parse(l)!)
+            .ToDictionary(r => $"{r["prompt_id"]}|{r["sample"]}", r => (double)r["score"]!);
+
+    [Fact]
+    public void AChangedConfigIsRefusedAndBadFieldsAreNamed()
+    {
+        var run = CliRunner.Run("iterate", "--config", _config, "--runs", Path.Combine(_dir, "runs"), "--threads", "1");
+        Assert.True(run.Code == 0, run.Err + run.Out);
+        File.WriteAllText(_config, Config("demo", beta: 0.2).ToJsonString());
+        var changed = CliRunner.Run("iterate", "--config", _config, "--runs", Path.Combine(_dir, "runs"));
+        Assert.NotEqual(0, changed.Code);
+        Assert.Contains("beta", changed.Err);
+
+        var bad = Config("demo", 0.1);
+        bad["train"]!["loss"] = "pso";
+        File.WriteAllText(_config, bad.ToJsonString());
+        var error = Assert.Throws<SelfAlign.Data.DataFormatException>(() => IterateConfig.Load(_config));
+        Assert.Contains("train.loss", error.Message);
+        File.WriteAllText(_config, "{\"name\": \"x\",\n \"seed_model\": \"m0\", \"prompts\": \"p\", \"typo\": 1}");
+        error = Assert.Throws<SelfAlign.Data.DataFormatException>(() => IterateConfig.Load(_config));
+        Assert.Contains("typo", error.Message);
+    }
+}
