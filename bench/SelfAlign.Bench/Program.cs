@@ -10,11 +10,12 @@ return which switch
     "generate" => GenerationBench.Run(threads),
     "tokenize" => TokenizerBench.Run(),
     "judge" => JudgeBench.Run(threads, args.Skip(2).ToArray()),
+    "dpo" => DpoBench.Run(threads),
     _ => Usage(),
 };
 
 static int Usage()
 {
-    Console.Error.WriteLine("usage: bench [model|generate|tokenize|judge] [threads] [config.json | pairs]");
+    Console.Error.WriteLine("usage: bench [model|generate|tokenize|judge|dpo] [threads] [config.json | pairs]");
     return 2;
 }
