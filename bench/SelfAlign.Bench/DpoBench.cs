@@ -63,7 +63,7 @@ internal static class DpoBench
             Console.WriteLine($"  step                {step * 1000,8:F0} ms   {1 / step,6:F2} pairs/s   {tokens / step,7:F0} tokens/s");
             Console.WriteLine($"  model FLOPs         {rate / 1e9,8:F0} GFLOP/s = {100 * rate / matmul:F0}% of the matmul rate");
             Console.WriteLine($"  reference forward   {referencePerPair * 1000,8:F0} ms per pair, cached once: saves {100 * referencePerPair / (step + referencePerPair):F0}% of an uncached step");
-            Console.WriteLine($"  peak memory (RSS)   {MachineLimits.PeakRss() / (1024.0 * 1024):F0} MiB");
+            Console.WriteLine($"  peak memory (RSS)   {Timing.PeakRss() / (1024.0 * 1024):F0} MiB");
             return 0;
         }
         finally
