@@ -67,8 +67,10 @@ public static class TrainStage
             if (job.Loss.Kind == PreferenceLossKind.Pso && rows.FirstOrDefault(r => r.Strength is null) is { } bare)
                 throw new Data.DataFormatException(job.Data, bare.Line, "the PSO loss needs a 'strength' on every pair (pairs from the pairwise judge have one)");
             var bar = progress.Begin("reference log-probs", pairs.Count);
-            var reference = ReferenceLogProbs.Load(model, pairs, Path.Combine(job.Output, "reference_logps.jsonl"), padId, onPairs: n => bar.Increment(n));
-            bar.Increment(pairs.Count);
+            int computed = 0;
+            var reference = ReferenceLogProbs.Load(model, pairs, Path.Combine(job.Output, "reference_logps.jsonl"), padId,
+                onPairs: n => { computed += n; bar.Increment(n); });
+            bar.Increment(pairs.Count - computed);   // the pairs a resumed run found cached
             referenceSeconds = clock.Elapsed.TotalSeconds;
             objective = new PreferenceObjective(model, pairs, reference, job.Loss, padId);
         }
