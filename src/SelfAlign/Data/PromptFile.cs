@@ -25,14 +25,8 @@ public static class PromptFile
         var seen = new Dictionary<string, int>();
         foreach (var (line, row) in Jsonl.Read(file))
         {
-            string id = row.TryGetProperty("id", out var idValue) ? idValue.ValueKind switch
-            {
-                JsonValueKind.String => idValue.GetString()!,
-                JsonValueKind.Number => idValue.GetRawText(),
-                _ => throw new DataFormatException(file, line, "'id' must be a string or a number"),
-            } : $"line-{line}";
-            if (seen.TryGetValue(id, out int first)) throw new DataFormatException(file, line, $"duplicate id '{id}' (first on line {first})");
-            seen[id] = line;
+            string id = RowFields.Id(row, file, line);
+            RowFields.Unique(seen, id, file, line);
 
             bool hasPrompt = row.TryGetProperty("prompt", out var prompt);
             bool hasMessages = row.TryGetProperty("messages", out var messages);
@@ -45,27 +39,12 @@ public static class PromptFile
             else if (hasPrompt || hasMessages)
             {
                 var conversation = hasPrompt ? prompt : messages;
-                CheckMessages(conversation, file, line, hasPrompt ? "prompt" : "messages");
+                RowFields.Messages(conversation, file, line, hasPrompt ? "prompt" : "messages");
                 rows.Add(new PromptRow(id, null, conversation, line));
             }
             else throw new DataFormatException(file, line, "missing 'prompt' (a string or a list of messages) or 'messages'");
         }
         if (rows.Count == 0) throw new DataFormatException(file, 1, "no prompts");
         return rows;
-    }
-
-    static void CheckMessages(JsonElement messages, string file, int line, string field)
-    {
-        if (messages.ValueKind != JsonValueKind.Array || messages.GetArrayLength() == 0)
-            throw new DataFormatException(file, line, $"'{field}' must be a non-empty list of messages");
-        int i = 0;
-        foreach (var m in messages.EnumerateArray())
-        {
-            if (m.ValueKind != JsonValueKind.Object || !m.TryGetProperty("role", out var role) || role.ValueKind != JsonValueKind.String)
-                throw new DataFormatException(file, line, $"'{field}[{i}]' needs a string 'role'");
-            if (!m.TryGetProperty("content", out var content) || content.ValueKind != JsonValueKind.String)
-                throw new DataFormatException(file, line, $"'{field}[{i}]' needs a string 'content'");
-            i++;
-        }
     }
 }

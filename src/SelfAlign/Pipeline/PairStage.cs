@@ -48,15 +48,17 @@ public static class PairStage
     {
         rule.Validate();
         var groups = Candidates.Read(candidatesFile);
-        var rows = Jsonl.Read(judgmentsFile).ToList();
-        string judge = rows.Count == 0 ? "none" : rows[0].Row.GetProperty("judge").GetString()!;
+        var rows = Jsonl.Read(judgmentsFile).Select(r => r.Row).ToList();
+        var byPrompt = rows.ToLookup(r => r.GetProperty("prompt_id").GetString()!);
+        string judge = rows.Count == 0 ? "none" : rows[0].GetProperty("judge").GetString()!;
         var noPair = new Dictionary<string, int>();
         var pairs = new List<JsonObject>();
+        var lengths = new List<(int Chosen, int Rejected)>();
         var scores = new List<double>();
         int failures = 0;
         foreach (var (promptId, samples) in groups)
         {
-            var mine = rows.Where(r => r.Row.GetProperty("prompt_id").GetString() == promptId).Select(r => r.Row).ToList();
+            var mine = byPrompt[promptId].ToList();
             (Candidate Chosen, Candidate Rejected, double ScoreChosen, double ScoreRejected, double? Strength)? pick;
             string? why;
             if (judge == "pairwise")
@@ -100,11 +102,11 @@ public static class PairStage
                 ["chosen_sample"] = p.Chosen.Sample,
                 ["rejected_sample"] = p.Rejected.Sample,
             });
+            lengths.Add((p.Chosen.Text.Length, p.Rejected.Text.Length));
         }
         AtomicFile.WriteAllText(output, string.Concat(pairs.Select(p => p.ToJsonString(new JsonSerializerOptions { Encoder = JsonlAppender.RowOptions.Encoder }) + "\n")));
         return new PairReport(groups.Count, pairs.Count, noPair, judge, scores, failures,
-            pairs.Count == 0 ? 0 : pairs.Average(p => ((string)p["chosen"]![0]!["content"]!).Length),
-            pairs.Count == 0 ? 0 : pairs.Average(p => ((string)p["rejected"]![0]!["content"]!).Length));
+            lengths.Count == 0 ? 0 : lengths.Average(l => l.Chosen), lengths.Count == 0 ? 0 : lengths.Average(l => l.Rejected));
     }
 
     static ((Candidate, Candidate, double, double, double?)?, string?) Pointwise(List<(Candidate C, double S)> scored, PairRule rule)

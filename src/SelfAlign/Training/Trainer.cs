@@ -40,11 +40,13 @@ public sealed class Trainer(CausalLm model, TrainOptions options, string folder)
     public Action<TrainProgress>? OnStep { get; init; }
 
     /// <summary>Optimizer steps a run over <paramref name="examples"/> takes.</summary>
-    public int TotalSteps(int examples)
+    public int TotalSteps(int examples) => options.MaxSteps ?? Shape(examples).StepsPerEpoch * options.Epochs;
+
+    /// <summary>Forward passes and optimizer steps per epoch; an epoch's last step may take fewer passes.</summary>
+    (int Batches, int StepsPerEpoch) Shape(int examples)
     {
         int batches = (examples + options.BatchSize - 1) / options.BatchSize;
-        int perEpoch = (batches + options.GradientAccumulation - 1) / options.GradientAccumulation;
-        return options.MaxSteps ?? perEpoch * options.Epochs;
+        return (batches, (batches + options.GradientAccumulation - 1) / options.GradientAccumulation);
     }
 
     /// <summary>Trains to the last step (resuming if the folder holds checkpoints) and returns the number of steps taken in this call.</summary>
@@ -54,8 +56,7 @@ public sealed class Trainer(CausalLm model, TrainOptions options, string folder)
         Directory.CreateDirectory(folder);
         var parameters = Trainables();
         using var optimizer = new AdamW(parameters, options.Optimizer);
-        int batches = (objective.Count + options.BatchSize - 1) / options.BatchSize;
-        int perEpoch = (batches + options.GradientAccumulation - 1) / options.GradientAccumulation;
+        var (batches, perEpoch) = Shape(objective.Count);
         int total = TotalSteps(objective.Count);
         var schedule = new LearningRateSchedule(options.LearningRate, options.Schedule, total, LearningRateSchedule.Warmup(options.WarmupRatio, total));
 

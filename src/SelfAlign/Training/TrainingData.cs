@@ -27,12 +27,12 @@ public static class TrainingData
     public static List<SftExample> ReadSft(string file)
     {
         var rows = new List<SftExample>();
-        foreach (var (line, row) in Rows(file))
+        foreach (var (line, row) in Jsonl.Read(file))
         {
-            string id = Id(row, line, file);
+            string id = RowFields.Id(row, file, line);
             if (row.TryGetProperty("messages", out var messages))
             {
-                var all = Messages(messages, file, line, "messages");
+                var all = RowFields.Messages(messages, file, line, "messages");
                 if (all.Count < 2 || all[^1].Role != "assistant")
                     throw new DataFormatException(file, line, "'messages' must end with an assistant message after at least one other");
                 rows.Add(new SftExample(id, line, new ExamplePrompt(all.Take(all.Count - 1).ToArray(), null), all[^1].Content));
@@ -48,7 +48,7 @@ public static class TrainingData
     public static List<PreferenceExample> ReadPreferences(string file)
     {
         var rows = new List<PreferenceExample>();
-        foreach (var (line, row) in Rows(file))
+        foreach (var (line, row) in Jsonl.Read(file))
         {
             double? strength = null;
             if (row.TryGetProperty("strength", out var s) && s.ValueKind != JsonValueKind.Null)
@@ -57,13 +57,11 @@ public static class TrainingData
                     throw new DataFormatException(file, line, "'strength' must be a number in [0, 1]");
                 strength = s.GetDouble();
             }
-            rows.Add(new PreferenceExample(Id(row, line, file), line, Prompt(row, file, line),
+            rows.Add(new PreferenceExample(RowFields.Id(row, file, line), line, Prompt(row, file, line),
                 Completion(row, "chosen", file, line), Completion(row, "rejected", file, line), strength));
         }
         return Checked(rows, file, r => (r.Id, r.Line));
     }
-
-    static IEnumerable<(int Line, JsonElement Row)> Rows(string file) => Jsonl.Read(file);
 
     static List<T> Checked<T>(List<T> rows, string file, Func<T, (string Id, int Line)> key)
     {
@@ -72,48 +70,25 @@ public static class TrainingData
         foreach (var row in rows)
         {
             var (id, line) = key(row);
-            if (!seen.TryAdd(id, line)) throw new DataFormatException(file, line, $"duplicate id '{id}' (first on line {seen[id]})");
+            RowFields.Unique(seen, id, file, line);
         }
         return rows;
     }
-
-    static string Id(JsonElement row, int line, string file) => !row.TryGetProperty("id", out var id) ? $"line-{line}" : id.ValueKind switch
-    {
-        JsonValueKind.String => id.GetString()!,
-        JsonValueKind.Number => id.GetRawText(),
-        _ => throw new DataFormatException(file, line, "'id' must be a string or a number"),
-    };
 
     static ExamplePrompt Prompt(JsonElement row, string file, int line)
     {
         if (!row.TryGetProperty("prompt", out var prompt)) throw new DataFormatException(file, line, "missing 'prompt'");
         if (prompt.ValueKind == JsonValueKind.String) return new ExamplePrompt(null, prompt.GetString());
-        return new ExamplePrompt(Messages(prompt, file, line, "prompt"), null);
+        return new ExamplePrompt(RowFields.Messages(prompt, file, line, "prompt"), null);
     }
 
     static string Completion(JsonElement row, string field, string file, int line)
     {
         if (!row.TryGetProperty(field, out var value)) throw new DataFormatException(file, line, $"missing '{field}'");
         if (value.ValueKind == JsonValueKind.String) return value.GetString()!;
-        var messages = Messages(value, file, line, field);
+        var messages = RowFields.Messages(value, file, line, field);
         if (messages.Count != 1 || messages[0].Role != "assistant")
             throw new DataFormatException(file, line, $"'{field}' must be a string or a list of one assistant message");
         return messages[0].Content;
-    }
-
-    static List<ChatMessage> Messages(JsonElement value, string file, int line, string field)
-    {
-        if (value.ValueKind != JsonValueKind.Array || value.GetArrayLength() == 0)
-            throw new DataFormatException(file, line, $"'{field}' must be a string or a non-empty list of messages");
-        var list = new List<ChatMessage>();
-        foreach (var m in value.EnumerateArray())
-        {
-            if (m.ValueKind != JsonValueKind.Object || !m.TryGetProperty("role", out var role) || role.ValueKind != JsonValueKind.String)
-                throw new DataFormatException(file, line, $"'{field}[{list.Count}]' needs a string 'role'");
-            if (!m.TryGetProperty("content", out var content) || content.ValueKind != JsonValueKind.String)
-                throw new DataFormatException(file, line, $"'{field}[{list.Count}]' needs a string 'content'");
-            list.Add(new ChatMessage(role.GetString()!, content.GetString()!));
-        }
-        return list;
     }
 }

@@ -7,7 +7,7 @@ using Xunit;
 
 namespace SelfAlign.Tests.Pipeline;
 
-/// <summary>The loop end to end on a random-weight model with the real SmolLM2 tokenizer: two iterations, interruptions in every stage, a changed config.</summary>
+/// <summary>The loop end to end on a random-weight model with the real SmolLM2 tokenizer: two iterations, an interruption in every stage of each, a changed config.</summary>
 [Collection(ConsoleCollection.Name)]
 public sealed class IterateTests : IDisposable
 {
@@ -44,15 +44,20 @@ public sealed class IterateTests : IDisposable
         },
     };
 
-    /// <summary>Progress that dies at its n-th report, the way a kill leaves a stage half done.</summary>
-    sealed class DieAt(int at) : IStageProgress, IProgressTask
+    /// <summary>Progress that dies at the n-th report of the named bar, the way a kill leaves that stage half done.</summary>
+    sealed class DieIn(string bar, int nth) : IStageProgress, IProgressTask
     {
+        string _current = "";
         int _count;
-        public IProgressTask Begin(string description, double total) => Tick();
+        public IProgressTask Begin(string description, double total)
+        {
+            _current = description;
+            return Tick();
+        }
         public void Note(string message) { }
         public void Increment(double amount) => Tick();
         public void Describe(string description) { }
-        DieAt Tick() => ++_count == at ? throw new OperationCanceledException("killed") : this;
+        DieIn Tick() => _current.StartsWith(bar) && ++_count == nth ? throw new OperationCanceledException(bar) : this;
     }
 
     [Fact]
@@ -82,22 +87,13 @@ public sealed class IterateTests : IDisposable
         Assert.Contains("| 2 | 3 |", md);
         Assert.Contains("iter-1/train/plots/loss.png", md);
 
-        // Interrupted at growing points until it finishes: every stage is cut at least once.
         string resumedRoot = Path.Combine(_dir, "resumed"), resumed = Path.Combine(resumedRoot, config.Name);
-        int kills = 0;
-        for (int at = 2; ; at += 2)
-        {
-            try
-            {
-                IterateStage.Run(config, resumedRoot, progress: new DieAt(at));
-                break;
-            }
-            catch (OperationCanceledException)
-            {
-                kills++;
-            }
-        }
-        Assert.True(kills >= 6, $"only {kills} interruptions");
+        // Each stage of each iteration is cut once: generation after some rows, judging after its rows but before
+        // the stage is marked done, the reference pass as it starts, training after its first step.
+        (string Bar, int Nth)[] cuts = [("generating", 5), ("judging", 2), ("reference", 1), ("training", 2)];
+        foreach (var (bar, nth) in cuts.Concat(cuts))
+            Assert.Throws<OperationCanceledException>(() => IterateStage.Run(config, resumedRoot, progress: new DieIn(bar, nth)));
+        IterateStage.Run(config, resumedRoot);
         // Batch shapes differ between the runs, so float32 sums may differ in the last digit; what was sampled and paired may not.
         foreach (int t in new[] { 1, 2 })
         {
