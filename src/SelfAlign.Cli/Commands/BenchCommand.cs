@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.Security.Cryptography;
 using System.Text.Json.Nodes;
 using SelfAlign.Evaluation;
 using SelfAlign.IO;
@@ -110,7 +109,7 @@ internal static class BenchCommand
     {
         var hashes = new JsonObject();
         foreach (var file in paths.SelectMany(BenchData.Files))
-            hashes[Path.GetFullPath(file)] = Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(file)));
+            hashes[Path.GetFullPath(file)] = RunManifest.FileSha256(file);
         return hashes;
     }
 

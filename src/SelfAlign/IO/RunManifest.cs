@@ -14,6 +14,13 @@ public sealed class ResumeMismatchException(string message) : Exception(message)
 /// </summary>
 public static class RunManifest
 {
+    /// <summary>The SHA-256 of a file's bytes, lower-case hex: how manifests pin their input files.</summary>
+    public static string FileSha256(string path)
+    {
+        using var stream = File.OpenRead(path);
+        return Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(stream));
+    }
+
     /// <summary>Writes <paramref name="path"/>, or checks that an existing one has the same configuration.</summary>
     public static void WriteOrCheck(string path, string command, JsonObject config)
     {

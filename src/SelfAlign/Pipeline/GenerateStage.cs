@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Security.Cryptography;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using SelfAlign.Data;
@@ -98,7 +97,7 @@ public static class GenerateStage
     {
         ["model"] = job.Model,
         ["prompts"] = job.Prompts,
-        ["prompts_sha256"] = Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(job.Prompts))),
+        ["prompts_sha256"] = RunManifest.FileSha256(job.Prompts),
         ["samples"] = job.Samples,
         ["seed"] = job.Seed,
         ["sampling"] = JsonSerializer.SerializeToNode(job.Sampling, SnakeCase),

@@ -12,7 +12,7 @@ public sealed record IterateConfig
 {
     /// <summary>Run name: the run folder is <c>&lt;runs&gt;/&lt;name&gt;</c>.</summary>
     public string Name { get; init; } = "";
-    /// <summary>The model of iteration 1 (M0, a Hugging Face folder).</summary>
+    /// <summary>The starting model (a Hugging Face folder): the model of iteration 1, or of the SFT stage before it.</summary>
     public string SeedModel { get; init; } = "";
     /// <summary>Prompt pool JSONL.</summary>
     public string Prompts { get; init; } = "";
@@ -30,6 +30,8 @@ public sealed record IterateConfig
     public JudgeSection Judge { get; init; } = new();
     /// <summary>The pair rule.</summary>
     public PairSection Pair { get; init; } = new();
+    /// <summary>Supervised fine-tuning before iteration 1, or none.</summary>
+    public SftSection? Sft { get; init; }
     /// <summary>The loss and optimization.</summary>
     public TrainSection Train { get; init; } = new();
     /// <summary>Evaluation after each iteration, or none.</summary>
@@ -42,13 +44,60 @@ public sealed record IterateConfig
         int AdditiveSamples = 3, int BatchTokens = 4096);
     /// <summary>The pair rule.</summary>
     public sealed record PairSection(double MinMargin = 0, double Eta = 0.5);
-    /// <summary>LoRA settings (null in <see cref="TrainSection.Lora"/>: full fine-tuning).</summary>
+    /// <summary>LoRA settings (unused with <see cref="OptimizationSection.FullFineTuning"/>).</summary>
     public sealed record LoraSection(int R = 16, double Alpha = 32, double Dropout = 0.05, string[]? TargetModules = null, bool UseRslora = false);
-    /// <summary>The loss (dpo, ipo, pso, cdpo) and its optimization.</summary>
-    public sealed record TrainSection(string Loss = "dpo", double Beta = 0.1, double LabelSmoothing = 0, double NllWeight = 0,
-        double LearningRate = 5e-5, int Epochs = 1, int BatchSize = 4, int GradientAccumulation = 1, double MaxGradNorm = 1.0,
-        double WarmupRatio = 0.1, string Schedule = "cosine", double WeightDecay = 0, int CheckpointEvery = 50, int MaxLength = 1024,
-        int MaxPromptLength = 512, LoraSection? Lora = null, bool FullFineTuning = false);
+
+    /// <summary>Optimization settings shared by the SFT stage and preference training.</summary>
+    public abstract record OptimizationSection
+    {
+        /// <summary>Peak learning rate.</summary>
+        public double LearningRate { get; init; } = 5e-5;
+        /// <summary>Passes over the data.</summary>
+        public int Epochs { get; init; } = 1;
+        /// <summary>Examples (pairs) per forward pass.</summary>
+        public int BatchSize { get; init; } = 4;
+        /// <summary>Forward passes per optimizer step.</summary>
+        public int GradientAccumulation { get; init; } = 1;
+        /// <summary>Gradient norm clip (0: none).</summary>
+        public double MaxGradNorm { get; init; } = 1.0;
+        /// <summary>Fraction of the steps spent warming up.</summary>
+        public double WarmupRatio { get; init; } = 0.1;
+        /// <summary>cosine, linear or constant.</summary>
+        public string Schedule { get; init; } = "cosine";
+        /// <summary>AdamW's decoupled weight decay.</summary>
+        public double WeightDecay { get; init; }
+        /// <summary>Optimizer steps between checkpoints.</summary>
+        public int CheckpointEvery { get; init; } = 50;
+        /// <summary>Most prompt + completion tokens.</summary>
+        public int MaxLength { get; init; } = 1024;
+        /// <summary>Most prompt tokens.</summary>
+        public int MaxPromptLength { get; init; } = 512;
+        /// <summary>The adapter (defaults when absent).</summary>
+        public LoraSection? Lora { get; init; }
+        /// <summary>Train every weight in float32 instead of an adapter.</summary>
+        public bool FullFineTuning { get; init; }
+    }
+
+    /// <summary>The preference loss (dpo, ipo, pso, cdpo) and its optimization.</summary>
+    public sealed record TrainSection : OptimizationSection
+    {
+        /// <summary>dpo, ipo, pso or cdpo.</summary>
+        public string Loss { get; init; } = "dpo";
+        /// <summary>β of the loss.</summary>
+        public double Beta { get; init; } = 0.1;
+        /// <summary>cDPO's ε.</summary>
+        public double LabelSmoothing { get; init; }
+        /// <summary>Weight of the chosen-response NLL term (TRL's rpo_alpha).</summary>
+        public double NllWeight { get; init; }
+    }
+
+    /// <summary>Supervised fine-tuning of the seed model on instruction data before iteration 1 (the papers' IFT step).</summary>
+    public sealed record SftSection : OptimizationSection
+    {
+        /// <summary>SFT JSONL (prompt/completion or messages rows).</summary>
+        public string Data { get; init; } = "";
+    }
+
     /// <summary>Preference-benchmark files to judge with each new model (yes/no judge), at most <c>limit_per_subset</c> records per subset.</summary>
     public sealed record EvalSection(string[]? Prefbench = null, int LimitPerSubset = 20);
 
@@ -90,11 +139,14 @@ public sealed record IterateConfig
         Require(config.Train.Loss is "dpo" or "ipo" or "pso" or "cdpo", "train.loss", "must be dpo, ipo, pso or cdpo");
         Require(config.Train.Loss != "pso" || config.Judge.Kind == "pairwise", "train.loss", "pso needs preference strengths, which only the pairwise judge gives");
         Require(config.Train.Schedule is "cosine" or "linear" or "constant", "train.schedule", "must be cosine, linear or constant");
+        Require(config.Sft is null || config.Sft.Data.Length > 0, "sft.data", "needs an SFT JSONL file");
+        Require(config.Sft is null || config.Sft.Schedule is "cosine" or "linear" or "constant", "sft.schedule", "must be cosine, linear or constant");
         Require(config.Generate.Samples >= 2, "generate.samples", "a pair needs at least 2 candidates per prompt");
         return config with
         {
             SeedModel = Resolve(config.SeedModel),
             Prompts = Resolve(config.Prompts),
+            Sft = config.Sft is { } sft ? sft with { Data = Resolve(sft.Data) } : null,
             Eval = config.Eval is { } ev ? ev with { Prefbench = ev.Prefbench?.Select(Resolve).ToArray() } : null,
         };
     }

@@ -18,6 +18,13 @@ public static class IterateReport
             $"({config.Judge.Prompts}, {config.Judge.Category}), {config.Train.Loss} loss (β={F(config.Train.Beta)}" +
             (config.Train.NllWeight > 0 ? $", NLL weight {F(config.Train.NllWeight)}" : "") + $"), seed {config.Seed}. Configuration and versions: `manifest.json`.\n");
 
+        if (config.Sft is not null && Read(Path.Combine(run, "sft", TrainStage.SummaryFile)) is JsonObject sft)
+        {
+            var last = sft["final"]!.AsObject();
+            md.AppendLine($"## SFT before iteration 1\n\n`{Path.GetFileName(config.Sft.Data)}`: {sft["examples"]} examples, {sft["steps"]} steps, " +
+                $"last loss {F(last["loss"])}, {F(sft["train_seconds"])} s. ![SFT loss](sft/plots/loss.png)\n");
+        }
+
         md.AppendLine("## Pairs and judge statistics\n");
         md.AppendLine("| iteration | prompts | pairs | no pair (why) | judgments | format failures | score mean [min, max] | chosen / rejected length (chars) |");
         md.AppendLine("|---|---:|---:|---|---:|---:|---|---|");

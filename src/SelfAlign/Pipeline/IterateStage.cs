@@ -15,10 +15,10 @@ namespace SelfAlign.Pipeline;
 public delegate JsonObject IterationEvaluator(string model, string folder, IStageProgress progress);
 
 /// <summary>
-/// The self-improvement loop: for t = 1..T, the current model generates candidates for its share
+/// The self-improvement loop: after an optional SFT stage on the seed model, for t = 1..T, the current model generates candidates for its share
 /// of the prompt pool, judges them itself, the judgments become pairs, and a preference loss
 /// trains the next model (the merged <c>iter-t/train/model</c>). Everything lives in
-/// <c>&lt;runs&gt;/&lt;name&gt;/iter-&lt;t&gt;/{prompts.jsonl,candidates,judgments,pairs,train,eval}</c>; each stage
+/// <c>&lt;runs&gt;/&lt;name&gt;/[sft/,] iter-&lt;t&gt;/{prompts.jsonl,candidates,judgments,pairs,train,eval}</c>; each stage
 /// marks completion with a <c>done.json</c>, an interrupted stage resumes from its own outputs,
 /// and a run folder started with another configuration is refused. Ends with <c>report.md</c>.
 /// </summary>
@@ -33,11 +33,19 @@ public static class IterateStage
         string run = Path.Combine(runsRoot, config.Name);
         Directory.CreateDirectory(run);
         var manifest = config.ToJson();
-        manifest["prompts_sha256"] = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(config.Prompts)));
+        manifest["prompts_sha256"] = RunManifest.FileSha256(config.Prompts);
+        if (config.Sft is not null) manifest["sft_data_sha256"] = RunManifest.FileSha256(config.Sft.Data);
         RunManifest.WriteOrCheck(Path.Combine(run, "manifest.json"), "iterate", manifest);
         var pool = PromptFile.Read(config.Prompts);
         var dtype = config.Dtype == "f32" ? ScalarType.Float32 : ScalarType.BFloat16;
         string model = config.SeedModel;
+        if (config.Sft is { } sft)
+        {
+            string output = Path.Combine(run, "sft");
+            Stage(output, () => TrainStage.Run(new TrainJob(model, sft.Data, output, Optimization(sft, config.Seed), Loss: null,
+                DType: sft.FullFineTuning ? ScalarType.Float32 : dtype), progress), progress, "SFT");
+            model = Path.Combine(output, "model");
+        }
         for (int t = 1; t <= config.Iterations; t++)
         {
             string iter = Path.Combine(run, $"iter-{t}");
@@ -113,20 +121,24 @@ public static class IterateStage
         AtomicFile.WriteAllText(path, text.ToString());
     }
 
+    static TrainOptions Optimization(IterateConfig.OptimizationSection o, ulong seed)
+    {
+        var l = o.Lora ?? new IterateConfig.LoraSection();
+        return new TrainOptions
+        {
+            LearningRate = o.LearningRate, Epochs = o.Epochs, BatchSize = o.BatchSize, GradientAccumulation = o.GradientAccumulation,
+            MaxGradNorm = o.MaxGradNorm, WarmupRatio = o.WarmupRatio, Schedule = Enum.Parse<ScheduleKind>(o.Schedule, ignoreCase: true),
+            Optimizer = new AdamWOptions(WeightDecay: o.WeightDecay), Seed = seed, CheckpointEvery = o.CheckpointEvery,
+            MaxLength = o.MaxLength, MaxPromptLength = o.MaxPromptLength,
+            Lora = o.FullFineTuning ? null : new LoraConfig(l.R, l.Alpha, l.Dropout, l.TargetModules, l.UseRslora),
+        };
+    }
+
     static TrainJob TrainJob(IterateConfig c, string model, string pairs, string output, ScalarType dtype)
     {
         var tr = c.Train;
-        var l = tr.Lora ?? new IterateConfig.LoraSection();
-        var options = new TrainOptions
-        {
-            LearningRate = tr.LearningRate, Epochs = tr.Epochs, BatchSize = tr.BatchSize, GradientAccumulation = tr.GradientAccumulation,
-            MaxGradNorm = tr.MaxGradNorm, WarmupRatio = tr.WarmupRatio, Schedule = Enum.Parse<ScheduleKind>(tr.Schedule, ignoreCase: true),
-            Optimizer = new AdamWOptions(WeightDecay: tr.WeightDecay), Seed = c.Seed, CheckpointEvery = tr.CheckpointEvery,
-            MaxLength = tr.MaxLength, MaxPromptLength = tr.MaxPromptLength,
-            Lora = tr.FullFineTuning ? null : new LoraConfig(l.R, l.Alpha, l.Dropout, l.TargetModules, l.UseRslora),
-        };
         var loss = new PreferenceLossOptions(Enum.Parse<PreferenceLossKind>(tr.Loss, ignoreCase: true), tr.Beta, tr.LabelSmoothing, tr.NllWeight);
-        return new TrainJob(model, pairs, output, options, loss, DType: tr.FullFineTuning ? ScalarType.Float32 : dtype);
+        return new TrainJob(model, pairs, output, Optimization(tr, c.Seed), loss, DType: tr.FullFineTuning ? ScalarType.Float32 : dtype);
     }
 
     static void ScorePlot(PairReport report, string path, int t)

@@ -136,7 +136,7 @@ public static class JudgeStage
     {
         ["model"] = job.Model,
         ["candidates"] = job.Candidates,
-        ["candidates_sha256"] = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(job.Candidates))),
+        ["candidates_sha256"] = RunManifest.FileSha256(job.Candidates),
         ["judge"] = job.Options.Kind.ToString().ToLowerInvariant(),
         ["prompts"] = prompts.Name,
         ["prompt"] = job.Options.Kind == JudgeKind.YesNo ? prompts.For(Categories.Normalize(job.Options.Category)!, null) : null,

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Security.Cryptography;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using SelfAlign.IO;
@@ -127,7 +126,7 @@ public static class TrainStage
     {
         ["model"] = job.Model,
         ["data"] = job.Data,
-        ["data_sha256"] = Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(job.Data))),
+        ["data_sha256"] = RunManifest.FileSha256(job.Data),
         ["options"] = JsonSerializer.SerializeToNode(job.Options, Snake),
         ["loss"] = job.Loss is null ? "sft" : JsonSerializer.SerializeToNode(job.Loss, Snake),
         ["chat_template"] = job.ChatTemplate,

@@ -20,6 +20,7 @@ public sealed class IterateTests : IDisposable
         var init = CliRunner.Run("init-model", "--config", Path.Combine(TestModels.Configs, "smollm2-135m", "config.json"),
             "--seed", "2", "--out", model, "--layers", "2", "--dtype", "f32");
         Assert.True(init.Code == 0, init.Err);
+        File.WriteAllLines(Path.Combine(_dir, "sft.jsonl"), File.ReadLines(Path.Combine(AppContext.BaseDirectory, "data", "seed", "sft_sample.jsonl")).Take(4));
         _config = Path.Combine(_dir, "run.json");
         File.WriteAllText(_config, Config("demo", beta: 0.1).ToJsonString());
     }
@@ -37,6 +38,11 @@ public sealed class IterateTests : IDisposable
         ["dtype"] = "f32",
         ["generate"] = new JsonObject { ["samples"] = 3, ["temperature"] = 1.0, ["top_k"] = 40, ["max_new_tokens"] = 12, ["batch_size"] = 9 },
         ["judge"] = new JsonObject { ["kind"] = "yesno" },
+        ["sft"] = new JsonObject
+        {
+            ["data"] = "sft.jsonl", ["learning_rate"] = 1e-3, ["batch_size"] = 2, ["checkpoint_every"] = 1, ["max_length"] = 256, ["max_prompt_length"] = 160,
+            ["lora"] = new JsonObject { ["r"] = 4, ["alpha"] = 8 },
+        },
         ["train"] = new JsonObject
         {
             ["loss"] = "dpo", ["beta"] = beta, ["nll_weight"] = 0.2, ["learning_rate"] = 1e-3, ["batch_size"] = 1, ["epochs"] = 2,
@@ -79,19 +85,23 @@ public sealed class IterateTests : IDisposable
             Assert.True(File.Exists(Path.Combine(iter, "train", "model", "model.safetensors")));
             Assert.True(File.Exists(Path.Combine(iter, "train", "plots", "rewards.png")));
         }
-        // Iteration 2 samples from iteration 1's merged model, on other prompts.
+        // SFT trains M0 into the model of iteration 1; iteration 2 samples from iteration 1's merged model, on other prompts.
+        Assert.Equal(2, File.ReadLines(Path.Combine(straight, "sft", "metrics.jsonl")).Count());
+        var first = JsonNode.Parse(File.ReadAllText(Path.Combine(straight, "iter-1", "candidates", "candidates.jsonl.manifest.json")))!;
+        Assert.EndsWith(Path.Combine("sft", "model"), (string)first["config"]!["model"]!);
         var generated = JsonNode.Parse(File.ReadAllText(Path.Combine(straight, "iter-2", "candidates", "candidates.jsonl.manifest.json")))!;
         Assert.EndsWith(Path.Combine("iter-1", "train", "model"), (string)generated["config"]!["model"]!);
         Assert.NotEqual(File.ReadAllText(Path.Combine(straight, "iter-1", "prompts.jsonl")), File.ReadAllText(Path.Combine(straight, "iter-2", "prompts.jsonl")));
         string md = File.ReadAllText(Path.Combine(straight, "report.md"));
         Assert.Contains("| 2 | 3 |", md);
         Assert.Contains("iter-1/train/plots/loss.png", md);
+        Assert.Contains("## SFT before iteration 1", md);
 
         string resumedRoot = Path.Combine(_dir, "resumed"), resumed = Path.Combine(resumedRoot, config.Name);
-        // Each stage of each iteration is cut once: generation after some rows, judging after its rows but before
-        // the stage is marked done, the reference pass as it starts, training after its first step.
+        // SFT is cut after its first step, then each stage of each iteration once: generation after some rows, judging
+        // after its rows but before the stage is marked done, the reference pass as it starts, training after its first step.
         (string Bar, int Nth)[] cuts = [("generating", 5), ("judging", 2), ("reference", 1), ("training", 2)];
-        foreach (var (bar, nth) in cuts.Concat(cuts))
+        foreach (var (bar, nth) in cuts.Prepend(("training", 2)).Concat(cuts))
             Assert.Throws<OperationCanceledException>(() => IterateStage.Run(config, resumedRoot, progress: new DieIn(bar, nth)));
         IterateStage.Run(config, resumedRoot);
         // Batch shapes differ between the runs, so float32 sums may differ in the last digit; what was sampled and paired may not.
