@@ -7,7 +7,7 @@ using Xunit;
 
 namespace SelfAlign.Tests.Pipeline;
 
-/// <summary>The loop end to end on a random-weight model with the real SmolLM2 tokenizer: two iterations, an interruption in every stage of each, a changed config.</summary>
+/// <summary>The loop end to end on a random-weight model with the real SmolLM2 tokenizer: SFT and two iterations, an interruption and a real kill in every stage, a changed config.</summary>
 [Collection(ConsoleCollection.Name)]
 public sealed class IterateTests : IDisposable
 {
@@ -67,7 +67,7 @@ public sealed class IterateTests : IDisposable
     }
 
     [Fact]
-    public void TwoIterationsRunEndToEndAndResumeFromInterruptionsInEveryStage()
+    public void TwoIterationsRunEndToEndAndResumeFromInterruptionsAndKillsInEveryStage()
     {
         var config = IterateConfig.Load(_config);
         string straight = IterateStage.Run(config, Path.Combine(_dir, "straight"));
@@ -104,16 +104,45 @@ public sealed class IterateTests : IDisposable
         foreach (var (bar, nth) in cuts.Prepend(("training", 2)).Concat(cuts))
             Assert.Throws<OperationCanceledException>(() => IterateStage.Run(config, resumedRoot, progress: new DieIn(bar, nth)));
         IterateStage.Run(config, resumedRoot);
-        // Batch shapes differ between the runs, so float32 sums may differ in the last digit; what was sampled and paired may not.
+        AssertSameOutcome(straight, resumed);
+
+        // The same run killed with SIGKILL once inside every stage, evaluation included, each time started again.
+        var withEval = Config("demo", beta: 0.1);
+        withEval["eval"] = new JsonObject { ["prefbench"] = new JsonArray(Path.Combine(AppContext.BaseDirectory, "data", "prefbench", "llmbar-natural.jsonl")), ["limit_per_subset"] = 3 };
+        string killConfig = Path.Combine(_dir, "run-killed.json"), killedRoot = Path.Combine(_dir, "killed"), killed = Path.Combine(killedRoot, config.Name);
+        File.WriteAllText(killConfig, withEval.ToJsonString());
+        bool Started(string file) => File.Exists(Path.Combine(killed, file));
+        bool Wrote(string file) => Started(file) && new FileInfo(Path.Combine(killed, file)).Length > 0;
+        bool Done(string folder) => Started(Path.Combine(folder, "done.json"));
+        var points = new List<KillPoint> { new("SFT training", () => Wrote("sft/metrics.jsonl") && !Done("sft")) };
         foreach (int t in new[] { 1, 2 })
         {
-            Assert.Equal(Stable(straight, t, "candidates/candidates.jsonl", "prompt_id", "sample", "text"), Stable(resumed, t, "candidates/candidates.jsonl", "prompt_id", "sample", "text"));
-            Assert.Equal(Stable(straight, t, "pairs/pairs.jsonl", "id", "chosen", "rejected"), Stable(resumed, t, "pairs/pairs.jsonl", "id", "chosen", "rejected"));
-            var scores = (Scores(straight, t), Scores(resumed, t));
+            string i = $"iter-{t}";
+            points.Add(new($"{i} generation", () => Wrote($"{i}/candidates/candidates.jsonl") && !Done($"{i}/candidates")));
+            points.Add(new($"{i} judging", () => Started($"{i}/judgments/judgments.jsonl.manifest.json") && !Done($"{i}/judgments")));
+            points.Add(new($"{i} reference pass", () => Started($"{i}/train/reference_logps.jsonl") && !Started($"{i}/train/metrics.jsonl")));
+            points.Add(new($"{i} training", () => Wrote($"{i}/train/metrics.jsonl") && !Done($"{i}/train")));
+            points.Add(new($"{i} evaluation", () => Directory.Exists(Path.Combine(killed, i, "eval")) && !Done($"{i}/eval")));
+        }
+        var (hit, code, output) = KillEachStage.Run(points, "iterate", "--config", killConfig, "--runs", killedRoot, "--threads", "1");
+        Assert.True(code == 0, output);
+        Assert.Equal(points.Select(p => p.Name), hit);
+        AssertSameOutcome(straight, killed);
+        Assert.Contains("## Evaluation after each iteration", File.ReadAllText(Path.Combine(killed, "report.md")));
+    }
+
+    /// <summary>Batch shapes differ between an interrupted and a straight run, so float32 sums may differ in the last digit; what was sampled and paired may not.</summary>
+    static void AssertSameOutcome(string straight, string other)
+    {
+        foreach (int t in new[] { 1, 2 })
+        {
+            Assert.Equal(Stable(straight, t, "candidates/candidates.jsonl", "prompt_id", "sample", "text"), Stable(other, t, "candidates/candidates.jsonl", "prompt_id", "sample", "text"));
+            Assert.Equal(Stable(straight, t, "pairs/pairs.jsonl", "id", "chosen", "rejected"), Stable(other, t, "pairs/pairs.jsonl", "id", "chosen", "rejected"));
+            var scores = (Scores(straight, t), Scores(other, t));
             Assert.Equal(scores.Item1.Keys.Order(), scores.Item2.Keys.Order());
             foreach (var (key, score) in scores.Item1) Assert.Equal(score, scores.Item2[key], 4);
         }
-        Assert.True(File.Exists(Path.Combine(resumed, "report.md")));
+        Assert.True(File.Exists(Path.Combine(other, "report.md")));
     }
 
     static string[] Stable(string run, int t, string file, params string[] fields) =>
