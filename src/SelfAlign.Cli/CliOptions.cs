@@ -28,6 +28,11 @@ internal static class CliOptions
         Required = true,
     };
 
+    public static Option<DirectoryInfo?> Adapter() => new("--adapter")
+    {
+        Description = "A PEFT LoRA adapter folder (adapter_config.json, adapter_model.safetensors) merged into the model's weights.",
+    };
+
     public static Option<string[]> TemplateArgs() => new("--template-arg")
     {
         Description = "Extra chat-template variable as name=value (JSON value, else a string), e.g. enable_thinking=false. Repeatable.",

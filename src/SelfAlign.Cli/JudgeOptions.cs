@@ -23,8 +23,9 @@ internal sealed class JudgeOptions
     public readonly Option<bool> SkipInvalid = new("--skip-invalid") { Description = "Skip malformed records and count them, instead of stopping at the first." };
     public readonly Option<int> BatchTokens = new("--batch-tokens") { Description = "Most padded tokens per forward batch.", DefaultValueFactory = _ => 4096 };
     public readonly Option<string> DType = CliOptions.DType("Compute dtype (bf16 or f32).");
+    public readonly Option<DirectoryInfo?> Adapter = CliOptions.Adapter();
 
-    public IEnumerable<Option> All => [Model, Data, Limit, Seed, Format, Labels, SkipInvalid, BatchTokens, DType];
+    public IEnumerable<Option> All => [Model, Adapter, Data, Limit, Seed, Format, Labels, SkipInvalid, BatchTokens, DType];
 
     public JudgeFormat ParseFormat(ParseResult parse) => parse.GetValue(Format) switch
     {
@@ -55,7 +56,7 @@ internal sealed class JudgeOptions
     {
         string folder = parse.GetRequiredValue(Model).FullName;
         var tokenizer = Text.Tokenizer.Load(folder);
-        var model = ModelFolder.Load(folder, new LoadOptions(CliOptions.ParseDType(parse.GetValue(DType)!)));
+        var model = ModelFolder.Load(folder, new LoadOptions(CliOptions.ParseDType(parse.GetValue(DType)!), Adapter: parse.GetValue(Adapter)?.FullName));
         return new LocalLanguageModel(model, tokenizer, new LocalModelOptions { FastPath = fastPath, MaxBatchTokens = Math.Max(1, parse.GetValue(BatchTokens)) });
     }
 }

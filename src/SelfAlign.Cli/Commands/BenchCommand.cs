@@ -68,6 +68,7 @@ internal static class BenchCommand
             RunManifest.WriteOrCheck(Path.Combine(outDir, "manifest.json"), "bench", new JsonObject
             {
                 ["model"] = parse.GetRequiredValue(o.Model).FullName,
+                ["adapter"] = RunManifest.AdapterRecord(parse.GetValue(o.Adapter)?.FullName),
                 ["data"] = new JsonArray([.. data.Select(d => (JsonNode?)Path.GetFullPath(d))]),
                 ["data_sha256"] = DataHash(data),
                 ["judge"] = benchJudge.Name,

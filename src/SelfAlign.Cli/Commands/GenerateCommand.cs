@@ -29,9 +29,10 @@ internal static class GenerateCommand
         var noTemplate = new Option<bool>("--no-chat-template") { Description = "Feed 'prompt' strings to the model as they are." };
         var templateArgs = CliOptions.TemplateArgs();
         var dtype = CliOptions.DType("Compute dtype (bf16 or f32).");
+        var adapter = CliOptions.Adapter();
         var command = new Command("generate", "Sample candidate completions for a prompts file (resumable).")
         {
-            model, prompts, output, samples, temperature, topK, topP, minP, penalty, maxNew, stops, seed, batch, noTemplate, templateArgs, dtype,
+            model, adapter, prompts, output, samples, temperature, topK, topP, minP, penalty, maxNew, stops, seed, batch, noTemplate, templateArgs, dtype,
         };
         command.SetAction(parse =>
         {
@@ -50,7 +51,7 @@ internal static class GenerateCommand
             if (parse.GetValue(samples) < 1) throw new UsageException("-n must be at least 1");
             var job = new GenerateJob(parse.GetRequiredValue(model).FullName, parse.GetRequiredValue(prompts).FullName, parse.GetRequiredValue(output).FullName,
                 parse.GetValue(samples), sampling, parse.GetValue(seed), Math.Max(1, parse.GetValue(batch)), parse.GetValue(noTemplate),
-                CliOptions.ParseTemplateArgs(parse.GetValue(templateArgs)), CliOptions.ParseDType(parse.GetValue(dtype)!));
+                CliOptions.ParseTemplateArgs(parse.GetValue(templateArgs)), CliOptions.ParseDType(parse.GetValue(dtype)!), parse.GetValue(adapter)?.FullName);
             var summary = CliProgress.Run(progress => GenerateStage.Run(job, progress));
             Report(job, summary);
             return 0;

@@ -21,9 +21,10 @@ internal static class JudgeCommand
         var seed = new Option<ulong>("--seed") { Description = "Seed of sampled judgments.", DefaultValueFactory = _ => 0 };
         var batchTokens = new Option<int>("--batch-tokens") { Description = "Most padded tokens per forward batch.", DefaultValueFactory = _ => 4096 };
         var dtype = CliOptions.DType("Compute dtype (bf16 or f32).");
+        var adapter = CliOptions.Adapter();
         var command = new Command("judge", "Judge candidates with the model itself (IPO yes/no, additive or pairwise); resumable.")
         {
-            model, candidates, output, judge, prompts, format, category, samples, seed, batchTokens, dtype,
+            model, adapter, candidates, output, judge, prompts, format, category, samples, seed, batchTokens, dtype,
         };
         command.SetAction(parse =>
         {
@@ -43,7 +44,7 @@ internal static class JudgeCommand
             };
             var job = new JudgeJob(parse.GetRequiredValue(model).FullName, parse.GetRequiredValue(candidates).FullName, parse.GetRequiredValue(output).FullName,
                 new CandidateJudgeOptions(kind, parse.GetValue(prompts)!, layout, parse.GetValue(category)!, parse.GetValue(samples), parse.GetValue(seed)),
-                CliOptions.ParseDType(parse.GetValue(dtype)!), Math.Max(1, parse.GetValue(batchTokens)));
+                CliOptions.ParseDType(parse.GetValue(dtype)!), Math.Max(1, parse.GetValue(batchTokens)), parse.GetValue(adapter)?.FullName);
             int written = CliProgress.Run(progress => JudgeStage.Run(job, progress));
             CliConsole.Out().MarkupLine(written == 0 ? $"{Markup.Escape(job.Output)} is complete."
                 : $"wrote {written} judgments to [bold]{Markup.Escape(job.Output)}[/]");

@@ -7,7 +7,8 @@ namespace SelfAlign.Modeling;
 /// <summary>How to place a model in memory.</summary>
 /// <param name="DType">Compute dtype: bfloat16 (default; fast on CPUs with AVX-512 BF16) or float32.</param>
 /// <param name="Device">Where the weights live; CPU when null.</param>
-public sealed record LoadOptions(ScalarType DType = ScalarType.BFloat16, Device? Device = null);
+/// <param name="Adapter">A PEFT LoRA adapter folder to merge into the weights once they are loaded, or null.</param>
+public sealed record LoadOptions(ScalarType DType = ScalarType.BFloat16, Device? Device = null, string? Adapter = null);
 
 /// <summary>A Hugging Face model folder: <c>config.json</c> and safetensors weights (single file or sharded).</summary>
 public static class ModelFolder
@@ -19,7 +20,11 @@ public static class ModelFolder
     public static IReadOnlyList<string> CompanionFiles { get; } =
         ["tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "generation_config.json", "chat_template.jinja"];
 
-    /// <summary>Loads the config and weights of a model folder, checking every tensor's presence and shape first.</summary>
+    /// <summary>
+    /// Loads the config and weights of a model folder, checking every tensor's presence and shape
+    /// first; with <see cref="LoadOptions.Adapter"/> the adapter is merged in (as PEFT's
+    /// <c>merge_and_unload</c> does, rounding once to the compute dtype).
+    /// </summary>
     public static CausalLm Load(string folder, LoadOptions? options = null)
     {
         options ??= new LoadOptions();
@@ -29,7 +34,21 @@ public static class ModelFolder
         var config = ModelConfig.Load(Path.Combine(folder, ConfigFile));
         using var checkpoint = Checkpoint.Open(folder);
         Validate(config, checkpoint, folder);
-        return CheckpointMapping.Build(config, checkpoint.Read, options.Device ?? torch.CPU, options.DType);
+        var model = CheckpointMapping.Build(config, checkpoint.Read, options.Device ?? torch.CPU, options.DType);
+        if (options.Adapter is string adapterFolder)
+        {
+            try
+            {
+                using var adapter = Lora.PeftAdapter.Load(adapterFolder, config, model.Device);
+                adapter.MergeInto(model);
+            }
+            catch
+            {
+                model.Dispose();
+                throw;
+            }
+        }
+        return model;
     }
 
     /// <summary>Checks that the checkpoint has every tensor the config implies, with the right shapes.</summary>

@@ -21,8 +21,10 @@ namespace SelfAlign.Pipeline;
 /// <param name="NoTemplate">Feed prompt strings as they are, without the chat template.</param>
 /// <param name="TemplateArgs">Extra variables for the chat template.</param>
 /// <param name="DType">Compute dtype.</param>
+/// <param name="Adapter">A PEFT adapter folder merged into the model, or null.</param>
 public sealed record GenerateJob(string Model, string Prompts, string Output, int Samples, SamplingOptions Sampling, ulong Seed,
-    int BatchRows = 32, bool NoTemplate = false, IReadOnlyDictionary<string, JsonElement>? TemplateArgs = null, ScalarType DType = ScalarType.BFloat16);
+    int BatchRows = 32, bool NoTemplate = false, IReadOnlyDictionary<string, JsonElement>? TemplateArgs = null, ScalarType DType = ScalarType.BFloat16,
+    string? Adapter = null);
 
 /// <summary>What a generate run did.</summary>
 public sealed record GenerateSummary(int Prompts, int NewRows, int TotalRows, long Tokens, double Seconds, int Stopped, int Truncated);
@@ -57,7 +59,7 @@ public static class GenerateStage
         if (total == 0) return new GenerateSummary(rows.Count, 0, done.Count, 0, 0, 0, 0);
         if (done.Count > 0) progress.Note($"Resuming: {done.Count} rows already written, {total} to go.");
 
-        using var model = ModelFolder.Load(job.Model, new LoadOptions(job.DType));
+        using var model = ModelFolder.Load(job.Model, new LoadOptions(job.DType, Adapter: job.Adapter));
         var generator = new Generator(model, tokenizer);
         var clock = Stopwatch.StartNew();
         long tokens = 0;
@@ -96,6 +98,7 @@ public static class GenerateStage
     public static JsonObject Config(GenerateJob job) => new()
     {
         ["model"] = job.Model,
+        ["adapter"] = RunManifest.AdapterRecord(job.Adapter),
         ["prompts"] = job.Prompts,
         ["prompts_sha256"] = RunManifest.FileSha256(job.Prompts),
         ["samples"] = job.Samples,

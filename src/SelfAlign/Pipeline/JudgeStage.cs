@@ -31,9 +31,9 @@ public enum JudgeKind
 public sealed record CandidateJudgeOptions(JudgeKind Kind = JudgeKind.YesNo, string Prompts = "ipo-dpo", JudgeFormat Format = JudgeFormat.Chat,
     string Category = Categories.Chat, int AdditiveSamples = 3, ulong Seed = 0);
 
-/// <summary>A judging run: the judge model, the candidates and where judgments go.</summary>
+/// <summary>A judging run: the judge model (with an optional PEFT adapter merged in), the candidates and where judgments go.</summary>
 public sealed record JudgeJob(string Model, string Candidates, string Output, CandidateJudgeOptions Options,
-    ScalarType DType = ScalarType.BFloat16, int BatchTokens = 4096);
+    ScalarType DType = ScalarType.BFloat16, int BatchTokens = 4096, string? Adapter = null);
 
 /// <summary>
 /// Judges the candidates of each prompt with the model itself and appends one JSONL row per
@@ -65,7 +65,7 @@ public static class JudgeStage
         if (done.Count > 0) progress.Note($"Resuming: {done.Count} judgments already written, {total} to go.");
 
         var tokenizer = Tokenizer.Load(job.Model);
-        using var model = ModelFolder.Load(job.Model, new LoadOptions(job.DType));
+        using var model = ModelFolder.Load(job.Model, new LoadOptions(job.DType, Adapter: job.Adapter));
         var engine = new LocalLanguageModel(model, tokenizer, new LocalModelOptions { MaxBatchTokens = job.BatchTokens });
         var task = progress.Begin($"judging ({o.Kind})", total);
         var clock = Stopwatch.StartNew();
@@ -135,6 +135,7 @@ public static class JudgeStage
     public static JsonObject Config(JudgeJob job, JudgePromptSet prompts) => new()
     {
         ["model"] = job.Model,
+        ["adapter"] = RunManifest.AdapterRecord(job.Adapter),
         ["candidates"] = job.Candidates,
         ["candidates_sha256"] = RunManifest.FileSha256(job.Candidates),
         ["judge"] = job.Options.Kind.ToString().ToLowerInvariant(),

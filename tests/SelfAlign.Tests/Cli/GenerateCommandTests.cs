@@ -1,5 +1,7 @@
 using System.Diagnostics;
 using System.Text.Json;
+using SelfAlign.Modeling;
+using SelfAlign.Modeling.Lora;
 using Xunit;
 
 namespace SelfAlign.Tests.Cli;
@@ -65,6 +67,31 @@ public sealed class GenerateCommandTests : IDisposable
         var changed = CliRunner.Run(Args(output, "--top-p", "0.5"));
         Assert.Equal(2, changed.Code);
         Assert.Contains("sampling", changed.Err);
+    }
+
+    [Fact]
+    public void An_adapter_samples_like_the_model_it_merges_into()
+    {
+        string adapterDir = Path.Combine(_dir, "adapter"), merged = Path.Combine(_dir, "merged");
+        using (var model = ModelFolder.Load(_model, new LoadOptions(TorchSharp.torch.ScalarType.Float32)))
+        using (var adapter = LoraAdapter.Create(model.Config, new LoraConfig(Rank: 4, Alpha: 8), seed: 3))
+        {
+            using (TorchSharp.torch.no_grad())
+                foreach (var (_, b) in adapter.Modules.Select(m => adapter[m])) b.normal_(0, 0.2, new TorchSharp.torch.Generator(9));
+            PeftAdapter.Save(adapter, adapterDir, _model);
+            adapter.MergeInto(model);
+            ModelFolder.Save(model, merged, _model);
+        }
+        string withAdapter = Path.Combine(_dir, "with-adapter.jsonl"), fromMerged = Path.Combine(_dir, "from-merged.jsonl"), plain = Path.Combine(_dir, "plain.jsonl");
+        Assert.Equal(0, CliRunner.Run(Args(withAdapter, "--adapter", adapterDir, "--dtype", "f32")).Code);
+        Assert.Equal(0, CliRunner.Run([.. Args(fromMerged, "--dtype", "f32").Select(a => a == _model ? merged : a)]).Code);
+        Assert.Equal(0, CliRunner.Run(Args(plain, "--dtype", "f32")).Code);
+        string Texts(string file) => string.Join("\n", Rows(file).Select(r => r.GetProperty("text").GetString()));
+        Assert.Equal(Texts(fromMerged), Texts(withAdapter));
+        Assert.NotEqual(Texts(plain), Texts(withAdapter));
+        var recorded = JsonDocument.Parse(File.ReadAllText(withAdapter + ".manifest.json")).RootElement.GetProperty("config").GetProperty("adapter");
+        Assert.Equal(adapterDir, recorded.GetProperty("folder").GetString());
+        Assert.Equal(64, recorded.GetProperty("weights_sha256").GetString()!.Length);
     }
 
     [Fact]
