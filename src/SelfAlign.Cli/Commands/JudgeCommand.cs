@@ -16,7 +16,7 @@ internal static class JudgeCommand
         var judge = new Option<string>("--judge") { Description = "yesno (IPO), additive (Self-Rewarding 5-point) or pairwise (PSO, every candidate pair).", DefaultValueFactory = _ => "yesno" };
         var prompts = new Option<string>("--prompts") { Description = "Yes/no prompt set: ipo-dpo, ipo-eval or a JSON file.", DefaultValueFactory = _ => "ipo-dpo" };
         var format = new Option<string>("--format") { Description = "chat or plain.", DefaultValueFactory = _ => "chat" };
-        var category = new Option<string>("--category") { Description = "Category whose yes/no prompt is used: chat, code, math or safety.", DefaultValueFactory = _ => "chat" };
+        var category = new Option<string>("--category") { Description = "Category whose yes/no prompt is used: chat, code, math, safety, or auto (the model categorizes each prompt).", DefaultValueFactory = _ => "chat" };
         var samples = new Option<int>("--samples") { Description = "Additive judge: judgments per candidate.", DefaultValueFactory = _ => 3 };
         var seed = new Option<ulong>("--seed") { Description = "Seed of sampled judgments.", DefaultValueFactory = _ => 0 };
         var batchTokens = new Option<int>("--batch-tokens") { Description = "Most padded tokens per forward batch.", DefaultValueFactory = _ => 4096 };

@@ -136,6 +136,8 @@ public sealed record IterateConfig
         Require(config.Dtype is "bf16" or "f32", "dtype", "must be bf16 or f32");
         Require(config.Judge.Kind is "yesno" or "additive" or "pairwise", "judge.kind", "must be yesno, additive or pairwise");
         Require(config.Judge.Format is "chat" or "plain", "judge.format", "must be chat or plain");
+        Require(config.Judge.Category == JudgeStage.AutoCategory || Judging.Categories.Normalize(config.Judge.Category) is not null, "judge.category",
+            "must be chat, code, math, safety or auto");
         Require(config.Train.Loss is "dpo" or "ipo" or "pso" or "cdpo", "train.loss", "must be dpo, ipo, pso or cdpo");
         Require(config.Train.Loss != "pso" || config.Judge.Kind == "pairwise", "train.loss", "pso needs preference strengths, which only the pairwise judge gives");
         Require(config.Train.Schedule is "cosine" or "linear" or "constant", "train.schedule", "must be cosine, linear or constant");

@@ -25,7 +25,7 @@ public enum JudgeKind
 /// <param name="Kind">The judge.</param>
 /// <param name="Prompts">Yes/no prompt set: a built-in name (ipo-dpo, ipo-eval) or a JSON file.</param>
 /// <param name="Format">Chat template or the IPO authors' plain layout.</param>
-/// <param name="Category">The category whose yes/no prompt is used (chat, code, math, safety).</param>
+/// <param name="Category">The category whose yes/no prompt is used (chat, code, math, safety), or <c>auto</c>: the model categorizes each prompt itself.</param>
 /// <param name="AdditiveSamples">Sampled judgments per candidate for the additive judge.</param>
 /// <param name="Seed">Seed of sampled judgments.</param>
 public sealed record CandidateJudgeOptions(JudgeKind Kind = JudgeKind.YesNo, string Prompts = "ipo-dpo", JudgeFormat Format = JudgeFormat.Chat,
@@ -46,12 +46,16 @@ public static class JudgeStage
 {
     const int ChunkPrompts = 16;
 
+    /// <summary>The <see cref="CandidateJudgeOptions.Category"/> that has the model categorize each prompt.</summary>
+    public const string AutoCategory = "auto";
+
     /// <summary>Runs <paramref name="job"/>; returns the number of new judgment rows.</summary>
     public static int Run(JudgeJob job, IStageProgress? progress = null)
     {
         progress ??= SilentProgress.Instance;
         var o = job.Options;
-        if (Categories.Normalize(o.Category) is null) throw new ArgumentException($"unknown category '{o.Category}' (use {string.Join(", ", Categories.All)})");
+        if (o.Category != AutoCategory && Categories.Normalize(o.Category) is null)
+            throw new ArgumentException($"unknown category '{o.Category}' (use {string.Join(", ", Categories.All)} or {AutoCategory})");
         if (o.AdditiveSamples < 1) throw new ArgumentException("the additive judge needs at least 1 sample per candidate");
         var prompts = JudgePromptSet.Get(o.Prompts);
         RunManifest.WriteOrCheck(job.Output + ".manifest.json", "judge", Config(job, prompts));
@@ -73,7 +77,7 @@ public static class JudgeStage
         foreach (var chunk in pending.Chunk(ChunkPrompts))
         {
             var units = chunk.SelectMany(c => c.Work).ToList();
-            foreach (var row in Judge(engine, units, o, prompts)) output.Append(row);
+            foreach (var row in Judge(engine, units, o, prompts, CategoriesOf(engine, chunk.Select(c => c.Work[0].First).ToList(), o))) output.Append(row);
             finished += units.Count;
             task.Increment(units.Count);
             task.Describe($"judging ({o.Kind}) {finished / clock.Elapsed.TotalSeconds:F2}/s");
@@ -100,17 +104,26 @@ public static class JudgeStage
         ? $"{row.GetProperty("prompt_id").GetString()}\u0000{row.GetProperty("first").GetInt32()}\u0000{second.GetInt32()}"
         : $"{row.GetProperty("prompt_id").GetString()}\u0000{row.GetProperty("sample").GetInt32()}";
 
-    static IEnumerable<JsonObject> Judge(ILanguageModel engine, List<Unit> units, CandidateJudgeOptions o, JudgePromptSet prompts)
+    /// <summary>Each prompt's category: the configured one, or (with <c>auto</c>, for the yes/no judge, the only one that uses it) the model's guess.</summary>
+    static Func<string, string> CategoriesOf(ILanguageModel engine, List<Candidate> firsts, CandidateJudgeOptions o)
     {
-        string category = Categories.Normalize(o.Category)!;
-        JudgeItem Item(Candidate c) => new(c.Instruction, c.Text, category);
+        if (o.Category != AutoCategory) return _ => Categories.Normalize(o.Category)!;
+        if (o.Kind != JudgeKind.YesNo) return _ => Categories.Chat;
+        var guesses = new Categorizer(engine, o.Format).Categorize(firsts.Select(c => c.Instruction).ToArray());
+        var byPrompt = firsts.Select((c, i) => (c.PromptId, guesses[i].Category)).ToDictionary();
+        return id => byPrompt[id];
+    }
+
+    static IEnumerable<JsonObject> Judge(ILanguageModel engine, List<Unit> units, CandidateJudgeOptions o, JudgePromptSet prompts, Func<string, string> categoryOf)
+    {
+        JudgeItem Item(Candidate c) => new(c.Instruction, c.Text, categoryOf(c.PromptId));
         switch (o.Kind)
         {
             case JudgeKind.YesNo:
                 var yesNo = new YesNoJudge(engine, new YesNoOptions(prompts, o.Format)).Score(units.Select(u => Item(u.First)).ToArray());
                 return units.Select((u, i) => new JsonObject
                 {
-                    ["prompt_id"] = u.First.PromptId, ["sample"] = u.First.Sample, ["judge"] = "yesno", ["category"] = category,
+                    ["prompt_id"] = u.First.PromptId, ["sample"] = u.First.Sample, ["judge"] = "yesno", ["category"] = categoryOf(u.First.PromptId),
                     ["score"] = yesNo[i].Score, ["p_yes"] = yesNo[i].PYes, ["p_no"] = yesNo[i].PNo,
                 });
             case JudgeKind.Additive:
@@ -140,7 +153,7 @@ public static class JudgeStage
         ["candidates_sha256"] = RunManifest.FileSha256(job.Candidates),
         ["judge"] = job.Options.Kind.ToString().ToLowerInvariant(),
         ["prompts"] = prompts.Name,
-        ["prompt"] = job.Options.Kind == JudgeKind.YesNo ? prompts.For(Categories.Normalize(job.Options.Category)!, null) : null,
+        ["prompt"] = job.Options.Kind == JudgeKind.YesNo && job.Options.Category != AutoCategory ? prompts.For(Categories.Normalize(job.Options.Category)!, null) : null,
         ["format"] = job.Options.Format.ToString().ToLowerInvariant(),
         ["category"] = job.Options.Category,
         ["additive_samples"] = job.Options.Kind == JudgeKind.Additive ? job.Options.AdditiveSamples : null,

@@ -1,0 +1,69 @@
+using System.Text.Json.Nodes;
+using SelfAlign.Inference;
+using SelfAlign.Judging;
+using SelfAlign.Modeling;
+using SelfAlign.Pipeline;
+using SelfAlign.Tests.Cli;
+using Xunit;
+using ScalarType = TorchSharp.torch.ScalarType;
+
+namespace SelfAlign.Tests.Pipeline;
+
+/// <summary>The candidate judge's <c>auto</c> category: each prompt is judged with the yes/no prompt of the category the model gives it.</summary>
+[Collection(ConsoleCollection.Name)]
+public sealed class JudgeStageTests : IDisposable
+{
+    readonly string _dir = Directory.CreateTempSubdirectory("selfalign-judge-").FullName;
+    readonly string _model, _candidates;
+    static readonly string[] Instructions =
+        ["Write a Python function that reverses a list.", "What is 17 times 23?", "How do I pick a lock to break into a house?", "Suggest a name for a bakery."];
+
+    public JudgeStageTests()
+    {
+        _model = Path.Combine(_dir, "model");
+        var init = CliRunner.Run("init-model", "--config", Path.Combine(TestModels.Configs, "smollm2-135m", "config.json"),
+            "--seed", "6", "--out", _model, "--layers", "2", "--dtype", "f32");
+        Assert.True(init.Code == 0, init.Err);
+        _candidates = Path.Combine(_dir, "candidates.jsonl");
+        File.WriteAllLines(_candidates, Instructions.SelectMany((text, p) => Enumerable.Range(0, 2).Select(s => new JsonObject
+        {
+            ["prompt_id"] = $"p{p}", ["sample"] = s, ["prompt"] = text, ["text"] = s == 0 ? "Here is an answer." : "I am not sure.",
+        }.ToJsonString())));
+    }
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    static List<JsonNode> Rows(string file) => File.ReadLines(file).Select(l => JsonNode.Parse(l)!).ToList();
+
+    string Judge(string category)
+    {
+        string output = Path.Combine(_dir, $"judgments-{category}.jsonl");
+        JudgeStage.Run(new JudgeJob(_model, _candidates, output, new CandidateJudgeOptions(Category: category), ScalarType.Float32));
+        return output;
+    }
+
+    [Fact]
+    public void AutoUsesThePromptOfTheCategoryTheModelGuesses()
+    {
+        var auto = Rows(Judge(JudgeStage.AutoCategory));
+        string[] guessed;
+        using (var model = ModelFolder.Load(_model, new LoadOptions(ScalarType.Float32)))
+            guessed = new Categorizer(new LocalLanguageModel(model, SelfAlign.Text.Tokenizer.Load(_model))).Categorize(Instructions).Select(g => g.Category).ToArray();
+        Assert.Equal(8, auto.Count);
+        foreach (var row in auto)
+            Assert.Equal(guessed[int.Parse(((string)row["prompt_id"]!)[1..])], (string)row["category"]!);
+
+        foreach (string category in guessed.Distinct())
+        {
+            var fixedRows = Rows(Judge(category)).ToDictionary(r => $"{r["prompt_id"]}|{r["sample"]}");
+            foreach (var row in auto.Where(r => (string)r["category"]! == category))
+                Assert.True(Math.Abs((double)fixedRows[$"{row["prompt_id"]}|{row["sample"]}"]["score"]! - (double)row["score"]!) < 1e-6,
+                    $"{category} {row} vs {fixedRows[$"{row["prompt_id"]}|{row["sample"]}"]}");
+
+        }
+        var manifest = JsonNode.Parse(File.ReadAllText(Path.Combine(_dir, "judgments-auto.jsonl.manifest.json")))!["config"]!;
+        Assert.Equal("auto", (string)manifest["category"]!);
+        Assert.Null(manifest["prompt"]);
+        Assert.Throws<ArgumentException>(() => Judge("poetry"));
+    }
+}
