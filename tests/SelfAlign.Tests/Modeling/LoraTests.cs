@@ -167,4 +167,35 @@ public sealed class LoraTests : IDisposable
         }
         return (Eval(h) - Eval(-h)) / (2 * h);
     }
+
+    /// <summary>SplitMix64 (Steele, Lea and Flood 2014), written out as the reference for the mask generator.</summary>
+    static ulong SplitMix(ulong z)
+    {
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
+        return z ^ (z >> 31);
+    }
+
+    [Fact]
+    public void DropoutMasksFollowTheirDefinitionAndDropAtRateP()
+    {
+        const ulong Golden = 0x9E3779B97F4A7C15UL;
+        var masks = new DropoutMasks(seed: 11);
+        using var first = masks.Next([3, 37], 0.3, torch.CPU);   // 111 elements: the vector path and a tail
+        var keep = first.data<bool>().ToArray();
+        ulong stream = SplitMix(11 ^ SplitMix(1 * Golden));
+        for (int i = 0; i < keep.Length; i++)
+        {
+            ulong quarter = SplitMix(stream + (ulong)(i / 4) * Golden) >> (16 * (i % 4)) & 0xFFFF;
+            Assert.Equal(quarter >= (ulong)Math.Round(0.3 * 65536), keep[i]);
+        }
+        using var second = masks.Next([3, 37], 0.3, torch.CPU);
+        Assert.False(second.eq(first).all().item<bool>(), "each draw is a new mask");
+        using var again = new DropoutMasks(seed: 11).Next([3, 37], 0.3, torch.CPU);
+        Assert.True(again.eq(first).all().item<bool>(), "same seed, same masks");
+
+        using var large = masks.Next([1000, 1000], 0.05, torch.CPU);
+        double dropped = 1 - large.to(ScalarType.Float32).mean().item<float>();
+        Assert.InRange(dropped, 0.05 - 0.001, 0.05 + 0.001);   // 5 standard deviations of a binomial over 1e6
+    }
 }

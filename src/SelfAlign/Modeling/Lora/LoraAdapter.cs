@@ -14,7 +14,7 @@ public sealed class LoraAdapter : IDisposable
 {
     readonly Dictionary<string, (Tensor A, Tensor B)> _weights;
     readonly Dictionary<(int, LoraSite), (LoraModule Module, Tensor? A, Tensor? B)[]> _sites = [];
-    Generator? _dropout;
+    DropoutMasks _masks = new(0);
 
     LoraAdapter(ModelConfig model, LoraConfig config, Dictionary<string, (Tensor A, Tensor B)> weights)
     {
@@ -77,8 +77,7 @@ public sealed class LoraAdapter : IDisposable
     /// <summary>Restarts the dropout random stream; a trainer seeds it per step so a resumed run draws the same masks.</summary>
     public void SeedDropout(ulong seed)
     {
-        _dropout?.Dispose();
-        _dropout = new Generator(seed);
+        _masks = new DropoutMasks(seed);
     }
 
     /// <summary>Module names, in model order.</summary>
@@ -104,24 +103,20 @@ public sealed class LoraAdapter : IDisposable
         if (!_sites.TryGetValue((layer, site), out var slots)) return output;
         using var scope = torch.NewDisposeScope();
         var x32 = x.to(ScalarType.Float32);
+        bool drop = Training && Config.Dropout > 0;
+        // Dropout's 1 / (1 - p) and the adapter's scale go on the rank-r activations, the smallest tensor on the way.
+        double scale = drop ? Config.Scale / (1 - Config.Dropout) : Config.Scale;
         var parts = new Tensor[slots.Length];
         for (int i = 0; i < slots.Length; i++)
         {
             var (module, a, b) = slots[i];
             parts[i] = a is null
                 ? torch.zeros([.. x.shape[..^1], module.Out], ScalarType.Float32, x.device)
-                : F.linear(F.linear(Drop(x32), a), b!).mul(Config.Scale);
+                : F.linear(F.linear(drop ? x32.mul(_masks.Next(x32.shape, Config.Dropout, x.device)) : x32, a).mul(scale), b!);
         }
         var delta = parts.Length == 1 ? parts[0] : torch.cat(parts, -1);
-        return output.to(ScalarType.Float32).add(delta).to(output.dtype).MoveToOuterDisposeScope();
-    }
-
-    Tensor Drop(Tensor x)
-    {
-        double p = Config.Dropout;
-        if (!Training || p == 0) return x;
-        var keep = torch.rand(x.shape, ScalarType.Float32, x.device, generator: _dropout ??= new Generator(0)).ge_(p);
-        return x.mul(keep).div_(1 - p);
+        // bf16 + float32 adds in float32: one rounding back to the compute dtype, as in PEFT.
+        return output.add(delta).to(output.dtype).MoveToOuterDisposeScope();
     }
 
     /// <summary>
@@ -151,6 +146,5 @@ public sealed class LoraAdapter : IDisposable
             a.Dispose();
             b.Dispose();
         }
-        _dropout?.Dispose();
     }
 }
