@@ -3,6 +3,7 @@ using System.Text.Json.Nodes;
 using SelfAlign.Evaluation;
 using SelfAlign.IO;
 using SelfAlign.Judging;
+using SelfAlign.Modeling.Lora;
 using SelfAlign.Text;
 using Spectre.Console;
 
@@ -68,7 +69,7 @@ internal static class BenchCommand
             RunManifest.WriteOrCheck(Path.Combine(outDir, "manifest.json"), "bench", new JsonObject
             {
                 ["model"] = parse.GetRequiredValue(o.Model).FullName,
-                ["adapter"] = RunManifest.AdapterRecord(parse.GetValue(o.Adapter)?.FullName),
+                ["adapter"] = PeftAdapter.ManifestRecord(parse.GetValue(o.Adapter)?.FullName),
                 ["data"] = new JsonArray([.. data.Select(d => (JsonNode?)Path.GetFullPath(d))]),
                 ["data_sha256"] = DataHash(data),
                 ["judge"] = benchJudge.Name,

@@ -21,13 +21,6 @@ public static class RunManifest
         return Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(stream));
     }
 
-    /// <summary>How a manifest records a PEFT adapter folder: its path and the hash of its weights (null without one).</summary>
-    public static JsonObject? AdapterRecord(string? folder) => folder is null ? null : new JsonObject
-    {
-        ["folder"] = folder,
-        ["weights_sha256"] = FileSha256(Path.Combine(folder, "adapter_model.safetensors")),
-    };
-
     /// <summary>Writes <paramref name="path"/>, or checks that an existing one has the same configuration.</summary>
     public static void WriteOrCheck(string path, string command, JsonObject config)
     {

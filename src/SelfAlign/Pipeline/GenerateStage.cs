@@ -2,8 +2,9 @@ using System.Diagnostics;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using SelfAlign.Data;
-using SelfAlign.Inference;
 using SelfAlign.IO;
+using SelfAlign.Inference;
+using SelfAlign.Modeling.Lora;
 using SelfAlign.Modeling;
 using SelfAlign.Text;
 using ScalarType = TorchSharp.torch.ScalarType;
@@ -98,7 +99,7 @@ public static class GenerateStage
     public static JsonObject Config(GenerateJob job) => new()
     {
         ["model"] = job.Model,
-        ["adapter"] = RunManifest.AdapterRecord(job.Adapter),
+        ["adapter"] = PeftAdapter.ManifestRecord(job.Adapter),
         ["prompts"] = job.Prompts,
         ["prompts_sha256"] = RunManifest.FileSha256(job.Prompts),
         ["samples"] = job.Samples,

@@ -15,9 +15,9 @@ namespace SelfAlign.Pipeline;
 public delegate JsonObject IterationEvaluator(string model, string folder, IStageProgress progress);
 
 /// <summary>
-/// The self-improvement loop: after an optional SFT stage on the seed model, for t = 1..T, the current model generates candidates for its share
-/// of the prompt pool, judges them itself, the judgments become pairs, and a preference loss
-/// trains the next model (the merged <c>iter-t/train/model</c>). Everything lives in
+/// The self-improvement loop: after an optional SFT stage on the seed model, for t = 1..T, the
+/// current model generates candidates for its share of the prompt pool, judges them itself, the
+/// judgments become pairs, and a preference loss trains the next model (the merged <c>iter-t/train/model</c>). Everything lives in
 /// <c>&lt;runs&gt;/&lt;name&gt;/[sft/,] iter-&lt;t&gt;/{prompts.jsonl,candidates,judgments,pairs,train,eval}</c>; each stage
 /// marks completion with a <c>done.json</c>, an interrupted stage resumes from its own outputs,
 /// and a run folder started with another configuration is refused. Ends with <c>report.md</c>.

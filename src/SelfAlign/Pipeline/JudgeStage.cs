@@ -1,9 +1,10 @@
 using System.Diagnostics;
 using System.Text.Json.Nodes;
 using SelfAlign.Data;
-using SelfAlign.Inference;
 using SelfAlign.IO;
+using SelfAlign.Inference;
 using SelfAlign.Judging;
+using SelfAlign.Modeling.Lora;
 using SelfAlign.Modeling;
 using SelfAlign.Text;
 using ScalarType = TorchSharp.torch.ScalarType;
@@ -148,7 +149,7 @@ public static class JudgeStage
     public static JsonObject Config(JudgeJob job, JudgePromptSet prompts) => new()
     {
         ["model"] = job.Model,
-        ["adapter"] = RunManifest.AdapterRecord(job.Adapter),
+        ["adapter"] = PeftAdapter.ManifestRecord(job.Adapter),
         ["candidates"] = job.Candidates,
         ["candidates_sha256"] = RunManifest.FileSha256(job.Candidates),
         ["judge"] = job.Options.Kind.ToString().ToLowerInvariant(),

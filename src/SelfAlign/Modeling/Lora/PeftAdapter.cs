@@ -20,6 +20,13 @@ public static class PeftAdapter
 
     const string Prefix = "base_model.model.";
 
+    /// <summary>How a run manifest records an adapter folder: its path and the hash of its weights (null without one).</summary>
+    public static System.Text.Json.Nodes.JsonObject? ManifestRecord(string? folder) => folder is null ? null : new()
+    {
+        ["folder"] = folder,
+        ["weights_sha256"] = IO.RunManifest.FileSha256(Path.Combine(folder, WeightsFile)),
+    };
+
     /// <summary>PEFT's key of a module's A matrix.</summary>
     public static string KeyA(string module) => $"{Prefix}{module}.lora_A.weight";
     /// <summary>PEFT's key of a module's B matrix.</summary>
