@@ -57,8 +57,7 @@ public sealed class JudgeStageTests : IDisposable
         {
             var fixedRows = Rows(Judge(category)).ToDictionary(r => $"{r["prompt_id"]}|{r["sample"]}");
             foreach (var row in auto.Where(r => (string)r["category"]! == category))
-                Assert.True(Math.Abs((double)fixedRows[$"{row["prompt_id"]}|{row["sample"]}"]["score"]! - (double)row["score"]!) < 1e-6,
-                    $"{category} {row} vs {fixedRows[$"{row["prompt_id"]}|{row["sample"]}"]}");
+                Assert.Equal((double)fixedRows[$"{row["prompt_id"]}|{row["sample"]}"]["score"]!, (double)row["score"]!, 1e-6);
 
         }
         var manifest = JsonNode.Parse(File.ReadAllText(Path.Combine(_dir, "judgments-auto.jsonl.manifest.json")))!["config"]!;
