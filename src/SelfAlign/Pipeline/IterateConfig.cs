@@ -47,7 +47,10 @@ public sealed record IterateConfig
     /// <summary>LoRA settings (unused with <see cref="OptimizationSection.FullFineTuning"/>).</summary>
     public sealed record LoraSection(int R = 16, double Alpha = 32, double Dropout = 0.05, string[]? TargetModules = null, bool UseRslora = false);
 
-    /// <summary>Optimization settings shared by the SFT stage and preference training.</summary>
+    /// <summary>
+    /// Optimization settings shared by the SFT stage and preference training: the config file's flat
+    /// snake_case form of <see cref="Training.TrainOptions"/> (weight decay and the adapter inline).
+    /// </summary>
     public abstract record OptimizationSection
     {
         /// <summary>Peak learning rate.</summary>

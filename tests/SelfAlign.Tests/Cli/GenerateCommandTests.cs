@@ -1,7 +1,8 @@
-using System.Diagnostics;
+using System.Text;
 using System.Text.Json;
 using SelfAlign.Modeling;
 using SelfAlign.Modeling.Lora;
+using SelfAlign.Tests.Pipeline;
 using Xunit;
 
 namespace SelfAlign.Tests.Cli;
@@ -99,12 +100,7 @@ public sealed class GenerateCommandTests : IDisposable
     {
         string output = Path.Combine(_dir, "killed.jsonl");
         // A real process, killed with SIGKILL as soon as it has written some rows.
-        var start = new ProcessStartInfo("dotnet", [Path.Combine(AppContext.BaseDirectory, "SelfAlign.Cli.dll"), .. Args(output, "--batch-size", "1")])
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        using (var process = Process.Start(start)!)
+        using (var process = KillEachStage.Start([.. Args(output, "--batch-size", "1")], new StringBuilder()))
         {
             var deadline = DateTime.UtcNow.AddMinutes(2);
             while (!process.HasExited && DateTime.UtcNow < deadline && (!File.Exists(output) || File.ReadAllLines(output).Length < 2))

@@ -4,15 +4,16 @@ using System.Text;
 
 namespace SelfAlign.Tests.Pipeline;
 
+/// <summary>A place to kill a run.</summary>
+/// <param name="Name">The stage, for messages.</param>
+/// <param name="UnderWay">True while the stage has started (and left some output) but not finished.</param>
+internal sealed record KillPoint(string Name, Func<bool> UnderWay);
+
 /// <summary>
 /// Runs the command line as a child process and kills it with SIGKILL inside each stage in turn,
 /// starting it again after each kill. A stage counts as hit only if, with the child frozen
 /// (SIGSTOP), its folder shows the stage under way and not done; the kill then lands exactly there.
 /// </summary>
-/// <param name="Name">The stage, for messages.</param>
-/// <param name="UnderWay">True while the stage has started (and left some output) but not finished.</param>
-internal sealed record KillPoint(string Name, Func<bool> UnderWay);
-
 internal static class KillEachStage
 {
     const int SigKill = 9, SigCont = 18, SigStop = 19;   // Linux x86-64 numbering
@@ -52,7 +53,8 @@ internal static class KillEachStage
         }
     }
 
-    static Process Start(string[] args, StringBuilder output)
+    /// <summary>Starts the command line as a child process; its standard output and error are collected into <paramref name="output"/>.</summary>
+    public static Process Start(string[] args, StringBuilder output)
     {
         var info = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet")
         {
