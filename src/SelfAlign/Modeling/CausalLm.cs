@@ -121,8 +121,8 @@ public sealed class CausalLm : IDisposable
         var normed = RmsNorm.Apply(hidden.index_select(0, picked), FinalNorm, Config.RmsNormEps);
         var logProbs = F.linear(normed, OutputWeight).to(ScalarType.Float32).log_softmax(-1)
             .gather(1, targets.unsqueeze(1)).squeeze(1);
-        var rows = picked.div(t - 1, rounding_mode: RoundingMode.floor);
-        return torch.zeros(b, ScalarType.Float32, Device).index_add(0, rows, logProbs, 1).MoveToOuterDisposeScope();
+        var rows = picked.div(Scalars.Of(t - 1), rounding_mode: RoundingMode.floor);
+        return torch.zeros(b, ScalarType.Float32, Device).index_add(0, rows, logProbs, Scalars.One).MoveToOuterDisposeScope();
     }
 
     /// <summary>The residual stream after the last block (before the final norm), [batch, seq, hidden].</summary>
@@ -142,7 +142,7 @@ public sealed class CausalLm : IDisposable
         // Position ids count real tokens only, so a left-padded row starts at 0 like an unpadded one.
         var counts = newMask.to(ScalarType.Int64).cumsum(1);
         var start = cache?.NextPosition.unsqueeze(1) ?? torch.zeros(b, 1, ScalarType.Int64, Device);
-        var positionIds = counts.add(start).sub(1).clamp_min(0);
+        var positionIds = counts.add(start, Scalars.One).sub(Scalars.One).clamp_min(Scalars.Of(0L));
         var (cos, sin) = _rope.Tables(positionIds, DType);
 
         // One mask per distinct window, built here so that it outlives each layer's own dispose scope.
@@ -167,7 +167,7 @@ public sealed class CausalLm : IDisposable
             x.Dispose();
             x = next;
         }
-        cache?.Commit((int)t, fullMask, start.squeeze(1).add(newMask.to(ScalarType.Int64).sum(1)), newPadding);
+        cache?.Commit((int)t, fullMask, start.squeeze(1).add(newMask.to(ScalarType.Int64).sum(1), Scalars.One), newPadding);
         return x;
     }
 
@@ -179,13 +179,13 @@ public sealed class CausalLm : IDisposable
     Tensor BuildMask(Tensor fullMask, int past, int t, int? window)
     {
         int keys = past + t;
-        var query = torch.arange(past, keys, ScalarType.Int64, Device).unsqueeze(1);
-        var key = torch.arange(0, keys, ScalarType.Int64, Device).unsqueeze(0);
+        var query = torch.arange(Scalars.Of(past), Scalars.Of(keys), Scalars.One, ScalarType.Int64, Device).unsqueeze(1);
+        var key = torch.arange(Scalars.Of(0L), Scalars.Of(keys), Scalars.One, ScalarType.Int64, Device).unsqueeze(0);
         var allowed = key.le(query);
-        if (window is int w) allowed = allowed.logical_and(query.sub(key).lt(w));
+        if (window is int w) allowed = allowed.logical_and(query.sub(key).lt(Scalars.Of(w)));
         allowed = allowed.unsqueeze(0).logical_and(fullMask.unsqueeze(1));
         allowed = allowed.logical_or(key.eq(query).unsqueeze(0)).unsqueeze(1);
-        return torch.zeros(allowed.shape, DType, Device).masked_fill_(allowed.logical_not(), double.NegativeInfinity);
+        return torch.zeros(allowed.shape, DType, Device).masked_fill_(allowed.logical_not(), Scalars.Of(double.NegativeInfinity));
     }
 
     /// <summary>Number of parameters (the tied LM head counted once).</summary>

@@ -16,8 +16,8 @@ internal sealed class DecoderLayer(Attention attention, Mlp mlp, Tensor inputNor
     public Tensor Forward(Tensor x, AttentionContext ctx, int index, KvCache? cache)
     {
         using var scope = torch.NewDisposeScope();
-        var attended = x.add(Attention.Forward(RmsNorm.Apply(x, InputNorm, eps), ctx, index, cache));
-        return attended.add(Mlp.Forward(RmsNorm.Apply(attended, PostAttentionNorm, eps), ctx.Lora, index)).MoveToOuterDisposeScope();
+        var attended = x.add(Attention.Forward(RmsNorm.Apply(x, InputNorm, eps), ctx, index, cache), Scalars.One);
+        return attended.add(Mlp.Forward(RmsNorm.Apply(attended, PostAttentionNorm, eps), ctx.Lora, index), Scalars.One).MoveToOuterDisposeScope();
     }
 
     public void Dispose()

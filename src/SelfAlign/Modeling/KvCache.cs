@@ -120,7 +120,7 @@ public sealed class KvCache : IDisposable
     /// <summary>Repeats every row <paramref name="times"/> times in place (row r becomes rows r*times..): samples share a prompt's prefill.</summary>
     public void RepeatRows(int times)
     {
-        using var index = torch.arange(BatchSize, ScalarType.Int64, Mask.device).repeat_interleave(times);
+        using var index = torch.arange(Scalars.Of(0L), Scalars.Of(BatchSize), Scalars.One, ScalarType.Int64, Mask.device).repeat_interleave(times);
         SelectRows(index);
     }
 

@@ -36,9 +36,9 @@ internal static class MatmulAttention
             long seen = keys - t + start + n;
             // The query heads of one KV group are rows of one GEMM against that group's keys,
             // so repeated keys and values are never materialized.
-            var queries = q.narrow(2, start, n).mul(1.0 / Math.Sqrt(d)).reshape(b * kvh, groups * n, d);
+            var queries = q.narrow(2, start, n).mul(Scalars.Of(1.0 / Math.Sqrt(d))).reshape(b * kvh, groups * n, d);
             var scores = torch.bmm(queries, allKeys.narrow(1, 0, seen).transpose(1, 2));
-            scores.view(b, kvh, groups, n, seen).add_(bias.narrow(2, start, n).narrow(3, 0, seen).unsqueeze(2));
+            scores.view(b, kvh, groups, n, seen).add_(bias.narrow(2, start, n).narrow(3, 0, seen).unsqueeze(2), Scalars.One);
             parts.Add(torch.bmm(scores.softmax(-1), allValues.narrow(1, 0, seen)).view(b, h, n, d));
         }
         return parts.Count == 1 ? parts[0] : torch.cat(parts, 2);

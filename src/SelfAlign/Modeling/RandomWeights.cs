@@ -19,7 +19,7 @@ public static class RandomWeights
         {
             Tensor t = name.EndsWith(".bias") ? torch.zeros(shape, dtype)
                 : shape.Length == 1 ? torch.ones(shape, dtype)
-                : torch.randn(shape, ScalarType.Float32, generator: generator).mul_(std).to(dtype);
+                : torch.randn(shape, ScalarType.Float32, generator: generator).mul_(Scalars.Of(std)).to(dtype);
             tensors.Add(KeyValuePair.Create(name, t));
         }
         return tensors;

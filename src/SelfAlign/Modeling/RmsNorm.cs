@@ -14,7 +14,7 @@ internal static class RmsNorm
     {
         using var scope = torch.NewDisposeScope();
         var x32 = x.to(ScalarType.Float32);
-        var scale = x32.square().mean([-1], keepdim: true).add_(eps).rsqrt_();
+        var scale = x32.pow(Scalars.Of(2L)).mean([-1], keepdim: true).add_(Scalars.Of(eps), Scalars.One).rsqrt_();
         return x32.mul(scale).to(x.dtype).mul(weight).MoveToOuterDisposeScope();
     }
 }

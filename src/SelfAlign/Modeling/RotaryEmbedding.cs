@@ -23,15 +23,16 @@ internal sealed class RotaryEmbedding : IDisposable
     public static Tensor InverseFrequencies(ModelConfig config)
     {
         int d = config.HeadDim;
-        using var exponent = torch.arange(0, d, 2, ScalarType.Int64).to(ScalarType.Float32).div_(d);
-        using var power = torch.pow(config.RopeTheta, exponent);
+        using var exponent = torch.arange(Scalars.Of(0L), Scalars.Of(d), Scalars.Of(2L), ScalarType.Int64).to(ScalarType.Float32).div_(Scalars.Of(d));
+        using var theta = torch.tensor(config.RopeTheta);
+        using var power = torch.pow(theta, exponent);
         var invFreq = power.reciprocal();
         if (config.RopeScaling is not { } s) return invFreq;
         using (invFreq)
         {
             return s.Type switch
             {
-                "linear" => invFreq.div(s.Factor),
+                "linear" => invFreq.div(Scalars.Of(s.Factor)),
                 "llama3" => Llama3(invFreq, s),
                 _ => throw new NotSupportedException($"rope scaling '{s.Type}'"),
             };
@@ -44,11 +45,13 @@ internal sealed class RotaryEmbedding : IDisposable
         using var scope = torch.NewDisposeScope();
         double original = s.OriginalMaxPositionEmbeddings;
         double lowWavelen = original / s.LowFreqFactor, highWavelen = original / s.HighFreqFactor;
-        var wavelen = (2 * Math.PI) / invFreq;
-        var scaled = torch.where(wavelen.gt(lowWavelen), invFreq.div(s.Factor), invFreq);
-        var smooth = (original / wavelen).sub(s.LowFreqFactor).div(s.HighFreqFactor - s.LowFreqFactor);
-        var smoothed = smooth.neg().add(1).mul(scaled).div(s.Factor).add(smooth.mul(scaled));
-        var medium = wavelen.ge(highWavelen).logical_and(wavelen.le(lowWavelen));
+        var factor = Scalars.Of(s.Factor);
+        // c / x as TorchSharp's operator computes it (reciprocal, then multiply), so the tables match the reference.
+        var wavelen = invFreq.reciprocal().mul(Scalars.Of(2 * Math.PI));
+        var scaled = torch.where(wavelen.gt(Scalars.Of(lowWavelen)), invFreq.div(factor), invFreq);
+        var smooth = wavelen.reciprocal().mul(Scalars.Of(original)).sub(Scalars.Of(s.LowFreqFactor)).div(Scalars.Of(s.HighFreqFactor - s.LowFreqFactor));
+        var smoothed = smooth.sub(Scalars.One).neg().mul(scaled).div(factor).add(smooth.mul(scaled), Scalars.One);
+        var medium = wavelen.ge(Scalars.Of(highWavelen)).logical_and(wavelen.le(Scalars.Of(lowWavelen)));
         return torch.where(medium, smoothed, scaled).MoveToOuterDisposeScope();
     }
 
@@ -75,7 +78,7 @@ internal sealed class RotaryEmbedding : IDisposable
         using var rotated = x.roll(_headDim / 2, -1);
         using var a = x.mul(cos);
         using var b = rotated.mul_(sinSigned);
-        return a.add(b);
+        return a.add(b, Scalars.One);
     }
 
     public void Dispose() => _invFreq.Dispose();

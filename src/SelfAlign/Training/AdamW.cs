@@ -1,3 +1,4 @@
+using SelfAlign.Modeling;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -38,16 +39,18 @@ public sealed class AdamW : IDisposable
         using var noGrad = torch.no_grad();
         Steps++;
         double c1 = 1 - Math.Pow(_options.Beta1, Steps), c2 = Math.Sqrt(1 - Math.Pow(_options.Beta2, Steps));
+        // These change every step, so they live for this call only (see Scalars).
+        using Scalar decay = (1 - lr * _options.WeightDecay).ToScalar(), correction2 = c2.ToScalar(), stepSize = (-lr / c1).ToScalar();
         foreach (var (name, p) in _parameters)
         {
             if (p.grad is not Tensor g) continue;
             using var scope = torch.NewDisposeScope();
             var (m, v) = _moments[name];
-            if (_options.WeightDecay != 0) p.mul_(1 - lr * _options.WeightDecay);
-            m.mul_(_options.Beta1).add_(g, alpha: 1 - _options.Beta1);
-            v.mul_(_options.Beta2).addcmul_(g, g, value: 1 - _options.Beta2);
-            var denominator = v.sqrt().div_(c2).add_(_options.Epsilon);
-            p.addcdiv_(m, denominator, value: -lr / c1);
+            if (_options.WeightDecay != 0) p.mul_(decay);
+            m.mul_(Scalars.Of(_options.Beta1)).add_(g, alpha: Scalars.Of(1 - _options.Beta1));
+            v.mul_(Scalars.Of(_options.Beta2)).addcmul_(g, g, value: Scalars.Of(1 - _options.Beta2));
+            var denominator = v.sqrt().div_(correction2).add_(Scalars.Of(_options.Epsilon), Scalars.One);
+            p.addcdiv_(m, denominator, value: stepSize);
         }
     }
 

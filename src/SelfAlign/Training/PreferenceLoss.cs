@@ -1,3 +1,4 @@
+using SelfAlign.Modeling;
 using TorchSharp;
 using static TorchSharp.torch;
 using F = TorchSharp.torch.nn.functional;
@@ -82,31 +83,31 @@ public static class PreferenceLoss
             chosen = chosen / pairs.ChosenTokens;
             rejected = rejected / pairs.RejectedTokens;
         }
-        double beta = options.Beta;
+        var beta = Scalars.Of(options.Beta);
         var logRatio = chosen - rejected;
-        var h = logRatio * beta;
+        var h = logRatio.mul(beta);
         var losses = options.Kind switch
         {
             PreferenceLossKind.Dpo => -F.logsigmoid(h),
-            PreferenceLossKind.Ipo => (logRatio - 1 / (2 * beta)).square(),
+            PreferenceLossKind.Ipo => logRatio.sub(Scalars.Of(1 / (2 * options.Beta))).pow(Scalars.Of(2L)),
             PreferenceLossKind.Pso => SoftTarget(h, pairs.Strength ?? throw new ArgumentException("PSO needs each pair's strength")),
-            PreferenceLossKind.Cdpo => SoftTarget(h, torch.full_like(h, 1 - options.LabelSmoothing)),
+            PreferenceLossKind.Cdpo => SoftTarget(h, torch.full_like(h, Scalars.Of(1 - options.LabelSmoothing))),
             _ => throw new ArgumentOutOfRangeException(nameof(options), options.Kind, null),
         };
         // Per-token NLL over all chosen tokens of the batch, as TRL's rpo_alpha term.
         var nll = -pairs.PolicyChosen.sum() / pairs.ChosenTokens.sum();
         var loss = losses.mean();
-        if (options.NllWeight > 0) loss = loss + nll * options.NllWeight;
+        if (options.NllWeight > 0) loss = loss.add(nll.mul(Scalars.Of(options.NllWeight)), Scalars.One);
 
         using var noGrad = torch.no_grad();
-        var rewardChosen = chosen * beta;
-        var rewardRejected = rejected * beta;
+        var rewardChosen = chosen.mul(beta);
+        var rewardRejected = rejected.mul(beta);
         return new PreferenceLossResult(loss.MoveToOuterDisposeScope(),
-            Mean(rewardChosen), Mean(rewardRejected), Mean(h.gt(0)), nll.to(ScalarType.Float64).item<double>());
+            Mean(rewardChosen), Mean(rewardRejected), Mean(h.gt(Scalars.Of(0L))), nll.to(ScalarType.Float64).item<double>());
     }
 
     /// <summary>Cross-entropy of σ(h) against the soft label <paramref name="s"/>: -[s log σ(h) + (1 - s) log σ(-h)].</summary>
-    static Tensor SoftTarget(Tensor h, Tensor s) => -(s * F.logsigmoid(h) + (1 - s) * F.logsigmoid(-h));
+    static Tensor SoftTarget(Tensor h, Tensor s) => -(s * F.logsigmoid(h)).add(s.sub(Scalars.One).neg() * F.logsigmoid(-h), Scalars.One);
 
     static double Mean(Tensor t) => t.detach().to(ScalarType.Float64).mean().item<double>();
 }

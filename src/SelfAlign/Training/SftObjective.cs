@@ -1,3 +1,4 @@
+using TorchSharp;
 using SelfAlign.Modeling;
 
 namespace SelfAlign.Training;
@@ -19,7 +20,7 @@ public sealed class SftObjective(CausalLm model, IReadOnlyList<TokenizedCompleti
     {
         using var batch = SequenceBatch.Create(items.Select(i => examples[i]).ToArray(), padId, model.Device);
         var logProbs = model.SequenceLogProbs(batch.Ids, batch.Scored);
-        double tokens = batch.CompletionLengths.Sum();
+        using var tokens = ((double)batch.CompletionLengths.Sum()).ToScalar();
         var loss = logProbs.sum().neg().div(tokens);
         return new ObjectiveResult(loss, new Dictionary<string, double>(), batch.RealTokens);
     }

@@ -122,7 +122,7 @@ public sealed class Trainer(CausalLm model, TrainOptions options, string folder)
             using var scope = torch.NewDisposeScope();
             var result = objective.Compute(passes[i]);
             double share = weights[i] / stepWeight;
-            result.Loss.mul(share).backward();
+            using (var scale = share.ToScalar()) result.Loss.mul(scale).backward();
             loss += result.Loss.to(ScalarType.Float64).item<double>() * share;
             foreach (var (k, v) in result.Metrics) sums[k] = sums.GetValueOrDefault(k) + v * share;
             tokens += result.Tokens;
@@ -140,8 +140,9 @@ public sealed class Trainer(CausalLm model, TrainOptions options, string folder)
         if (options.MaxGradNorm > 0 && double.IsFinite(norm))
         {
             double coefficient = options.MaxGradNorm / (norm + 1e-6);
+            using var scale = coefficient.ToScalar();
             if (coefficient < 1)
-                foreach (var g in grads) g.mul_(coefficient);
+                foreach (var g in grads) g.mul_(scale);
         }
         return norm;
     }

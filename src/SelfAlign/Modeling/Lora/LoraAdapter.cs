@@ -42,7 +42,7 @@ public sealed class LoraAdapter : IDisposable
         foreach (var m in LoraModules.All(model).Where(m => config.Targets.Contains(m.Short)))
         {
             double bound = 1 / Math.Sqrt(m.In);
-            var a = torch.rand([config.Rank, m.In], ScalarType.Float32, generator: generator).mul_(2 * bound).sub_(bound);
+            var a = torch.rand([config.Rank, m.In], ScalarType.Float32, generator: generator).mul_(Scalars.Of(2 * bound)).sub_(Scalars.Of(bound));
             weights[m.Name] = (a.to(device ?? torch.CPU).DetachFromDisposeScope(),
                 torch.zeros([m.Out, config.Rank], ScalarType.Float32, device ?? torch.CPU).DetachFromDisposeScope());
         }
@@ -105,7 +105,7 @@ public sealed class LoraAdapter : IDisposable
         var x32 = x.to(ScalarType.Float32);
         bool drop = Training && Config.Dropout > 0;
         // Dropout's 1 / (1 - p) and the adapter's scale go on the rank-r activations, the smallest tensor on the way.
-        double scale = drop ? Config.Scale / (1 - Config.Dropout) : Config.Scale;
+        var scale = Scalars.Of(drop ? Config.Scale / (1 - Config.Dropout) : Config.Scale);
         var parts = new Tensor[slots.Length];
         for (int i = 0; i < slots.Length; i++)
         {
@@ -116,7 +116,7 @@ public sealed class LoraAdapter : IDisposable
         }
         var delta = parts.Length == 1 ? parts[0] : torch.cat(parts, -1);
         // bf16 + float32 adds in float32: one rounding back to the compute dtype, as in PEFT.
-        return output.add(delta).to(output.dtype).MoveToOuterDisposeScope();
+        return output.add(delta, Scalars.One).to(output.dtype).MoveToOuterDisposeScope();
     }
 
     /// <summary>
@@ -133,7 +133,7 @@ public sealed class LoraAdapter : IDisposable
             using var scope = torch.NewDisposeScope();
             var (a, b) = _weights[name];
             var w = views[name + ".weight"];
-            var merged = w.to(ScalarType.Float32).add(b.matmul(a).mul(Config.Scale).to(w.device));
+            var merged = w.to(ScalarType.Float32).add(b.matmul(a).mul(Scalars.Of(Config.Scale)).to(w.device), Scalars.One);
             w.copy_(merged.to(w.dtype));
         }
     }
