@@ -6,7 +6,7 @@ namespace SelfAlign.Cli;
 /// <summary>The <c>selfalign</c> command line: verbs, shared options and error reporting.</summary>
 public static class CliApp
 {
-    /// <summary>Runs one command line and returns the process exit code (0 ok, 1 usage, 2 bad input).</summary>
+    /// <summary>Runs one command line and returns the process exit code (0 ok, 1 usage, 2 bad input, 3 internal error).</summary>
     public static int Run(string[] args)
     {
         var root = new RootCommand("SelfAlign: align a causal language model with itself as the judge.")
@@ -26,8 +26,9 @@ public static class CliApp
             SelectPromptsCommand.Create(),
             CategorizeCommand.Create(),
         };
-        // Expected failures are reported by CliErrors as one line, not as a stack trace.
+        var parse = root.Parse(args);
+        // Failures are reported by CliErrors as one line, not as a stack trace.
         var invocation = new InvocationConfiguration { EnableDefaultExceptionHandler = false };
-        return CliErrors.Run(() => root.Parse(args).Invoke(invocation));
+        return CliErrors.Run(parse, () => parse.Invoke(invocation));
     }
 }

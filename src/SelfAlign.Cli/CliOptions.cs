@@ -1,7 +1,6 @@
 using System.CommandLine;
 using System.Text.Json;
 using SelfAlign.Modeling;
-using TorchSharp;
 using static TorchSharp.torch;
 
 namespace SelfAlign.Cli;
@@ -31,6 +30,12 @@ internal static class CliOptions
     public static Option<DirectoryInfo?> Adapter() => new("--adapter")
     {
         Description = "A PEFT LoRA adapter folder (adapter_config.json, adapter_model.safetensors) merged into the model's weights.",
+    };
+
+    /// <summary>The option that lets a command replace an output it did not write, or start its own again.</summary>
+    public static Option<bool> Overwrite() => new("--overwrite")
+    {
+        Description = "Replace what --out holds even if this command did not write it (or start its own output over). Without it, an output this command made is resumed and any other is left alone.",
     };
 
     public static Option<string[]> TemplateArgs() => new("--template-arg")
@@ -63,7 +68,19 @@ internal static class CliOptions
     }
 
     /// <summary>Applies the runtime options of a parsed command line.</summary>
-    public static void Apply(ParseResult parse) => TorchRuntime.Configure(parse.GetValue(Threads));
+    public static void Apply(ParseResult parse)
+    {
+        int threads = parse.GetValue(Threads);
+        if (threads < 1) throw new UsageException($"--threads must be at least 1, got {threads}");
+        TorchRuntime.Configure(threads);
+    }
+
+    /// <summary>An integer option's value, which must be at least <paramref name="min"/>.</summary>
+    public static int AtLeast(ParseResult parse, Option<int> option, int min)
+    {
+        int value = parse.GetValue(option);
+        return value >= min ? value : throw new UsageException($"{option.Name} must be at least {min}, got {value}");
+    }
 
     /// <summary>Parses a dtype name as users write it (bf16, bfloat16, f32, float32, f16, float16).</summary>
     public static ScalarType ParseDType(string name) => name.ToLowerInvariant() switch
@@ -71,6 +88,6 @@ internal static class CliOptions
         "bf16" or "bfloat16" => ScalarType.BFloat16,
         "f32" or "fp32" or "float32" or "float" => ScalarType.Float32,
         "f16" or "fp16" or "float16" or "half" => ScalarType.Float16,
-        _ => throw new UsageException($"unknown dtype '{name}' (use bf16, f32 or f16)"),
+        _ => throw new UsageException($"--dtype '{name}': use bf16, f32 or f16"),
     };
 }

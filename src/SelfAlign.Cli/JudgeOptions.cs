@@ -25,7 +25,12 @@ internal sealed class JudgeOptions
     public readonly Option<string> DType = CliOptions.DType("Compute dtype (bf16 or f32).");
     public readonly Option<DirectoryInfo?> Adapter = CliOptions.Adapter();
 
-    public IEnumerable<Option> All => [Model, Adapter, Data, Limit, Seed, Format, Labels, SkipInvalid, BatchTokens, DType];
+    public IEnumerable<Option> All => [Model, Adapter, Data, Format, Labels, Limit, Seed, SkipInvalid, BatchTokens, DType];
+
+    /// <summary>The files and folders the command reads, for the output claim.</summary>
+    public IEnumerable<IO.NamedInput> Inputs(ParseResult parse) =>
+        [new("model", parse.GetRequiredValue(Model).FullName), new("adapter", parse.GetValue(Adapter)?.FullName),
+         .. parse.GetRequiredValue(Data).Select(d => new IO.NamedInput("benchmark data", Path.GetFullPath(d)))];
 
     public JudgeFormat ParseFormat(ParseResult parse) => parse.GetValue(Format) switch
     {
@@ -55,8 +60,9 @@ internal sealed class JudgeOptions
     public LocalLanguageModel LoadEngine(ParseResult parse, bool fastPath = true)
     {
         string folder = parse.GetRequiredValue(Model).FullName;
+        int batchTokens = CliOptions.AtLeast(parse, BatchTokens, 1);
         var tokenizer = Text.Tokenizer.Load(folder);
         var model = ModelFolder.Load(folder, new LoadOptions(CliOptions.ParseDType(parse.GetValue(DType)!), Adapter: parse.GetValue(Adapter)?.FullName));
-        return new LocalLanguageModel(model, tokenizer, new LocalModelOptions { FastPath = fastPath, MaxBatchTokens = Math.Max(1, parse.GetValue(BatchTokens)) });
+        return new LocalLanguageModel(model, tokenizer, new LocalModelOptions { FastPath = fastPath, MaxBatchTokens = batchTokens });
     }
 }

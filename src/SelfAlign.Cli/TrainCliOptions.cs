@@ -6,15 +6,28 @@ using Spectre.Console;
 
 namespace SelfAlign.Cli;
 
-/// <summary>Options shared by <c>sft</c> and <c>train</c>.</summary>
-internal sealed class TrainCliOptions
+/// <summary>Options shared by <c>sft</c> and <c>train</c>, described for the verb they serve.</summary>
+/// <param name="preference">True for <c>train</c> (preference pairs), false for <c>sft</c>.</param>
+internal sealed class TrainCliOptions(bool preference)
 {
-    public readonly Option<DirectoryInfo> Model = CliOptions.Model("Base model folder (also the reference model of preference losses).");
-    public readonly Option<FileInfo> Data = new("--data") { Description = "Training JSONL (TRL formats).", Required = true };
-    public readonly Option<DirectoryInfo> Output = new("--out") { Description = "Run folder: checkpoints, metrics.jsonl, plots/, adapter/, model/.", Required = true };
+    public readonly Option<DirectoryInfo> Model = CliOptions.Model(preference
+        ? "The model to train (a Hugging Face folder); it is also the frozen reference of the preference loss."
+        : "The model to fine-tune (a Hugging Face folder).");
+    public readonly Option<FileInfo> Data = new("--data")
+    {
+        Description = preference
+            ? "Preference JSONL in TRL's format: {prompt, chosen, rejected} (e.g. from 'selfalign pair'); the PSO loss also reads 'strength'."
+            : "SFT JSONL: {prompt, completion} (or 'response'), or {messages} ending with the assistant's answer.",
+        Required = true,
+    };
+    public readonly Option<DirectoryInfo> Output = new("--out")
+    {
+        Description = "Run folder: manifest.json, checkpoints/, metrics.jsonl, plots/, adapter/ (PEFT) and model/ (merged)" + (preference ? ", reference_logps.jsonl." : "."),
+        Required = true,
+    };
     public readonly Option<double> LearningRate = new("--lr") { Description = "Peak learning rate.", DefaultValueFactory = _ => 5e-5 };
     public readonly Option<int> Epochs = new("--epochs") { Description = "Passes over the data.", DefaultValueFactory = _ => 1 };
-    public readonly Option<int> BatchSize = new("--batch-size") { Description = "Examples (pairs) per forward pass.", DefaultValueFactory = _ => 4 };
+    public readonly Option<int> BatchSize = new("--batch-size") { Description = preference ? "Pairs per forward pass." : "Examples per forward pass.", DefaultValueFactory = _ => 4 };
     public readonly Option<int> Accumulation = new("--grad-accum") { Description = "Forward passes per optimizer step.", DefaultValueFactory = _ => 1 };
     public readonly Option<double> MaxGradNorm = new("--max-grad-norm") { Description = "Gradient clipping norm (0: off).", DefaultValueFactory = _ => 1.0 };
     public readonly Option<double> Warmup = new("--warmup-ratio") { Description = "Fraction of steps spent warming up.", DefaultValueFactory = _ => 0.1 };
@@ -33,9 +46,11 @@ internal sealed class TrainCliOptions
     public readonly Option<bool> Full = new("--full") { Description = "Full fine-tuning instead of LoRA (float32; small models)." };
     public readonly Option<bool> NoTemplate = new("--no-chat-template") { Description = "Raw text: string prompts are not wrapped in the chat template, and eos ends each completion." };
     public readonly Option<string> DType = CliOptions.DType("Compute dtype of the frozen base (bf16 or f32).");
+    public readonly Option<bool> Overwrite = CliOptions.Overwrite();
 
-    public IEnumerable<Option> All => [Model, Data, Output, LearningRate, Epochs, BatchSize, Accumulation, MaxGradNorm, Warmup, Schedule, WeightDecay,
-        Seed, CheckpointEvery, MaxSteps, MaxLength, MaxPromptLength, Rank, Alpha, Dropout, Targets, RsLora, Full, NoTemplate, DType];
+    /// <summary>The options in the order help lists them: what to train and where, then optimization, adapter and runtime.</summary>
+    public IEnumerable<Option> All => [Model, Data, Output, LearningRate, Epochs, BatchSize, Accumulation, MaxSteps, Schedule, Warmup, WeightDecay, MaxGradNorm,
+        MaxLength, MaxPromptLength, Rank, Alpha, Dropout, Targets, RsLora, Full, NoTemplate, Seed, CheckpointEvery, DType, Overwrite];
 
     public TrainJob Job(ParseResult parse, PreferenceLossOptions? loss)
     {
@@ -63,17 +78,9 @@ internal sealed class TrainCliOptions
             Lora = parse.GetValue(Full) ? null : new LoraConfig(parse.GetValue(Rank), parse.GetValue(Alpha), parse.GetValue(Dropout),
                 parse.GetValue(Targets) is { Length: > 0 } t ? t : null, parse.GetValue(RsLora)),
         };
-        try
-        {
-            options.Validate();
-        }
-        catch (ArgumentException e)
-        {
-            throw new UsageException(e.Message);
-        }
         var dtype = parse.GetValue(Full) ? TorchSharp.torch.ScalarType.Float32 : CliOptions.ParseDType(parse.GetValue(DType)!);
         return new TrainJob(parse.GetRequiredValue(Model).FullName, parse.GetRequiredValue(Data).FullName, parse.GetRequiredValue(Output).FullName,
-            options, loss, !parse.GetValue(NoTemplate), dtype);
+            options, loss, !parse.GetValue(NoTemplate), dtype, parse.GetValue(Overwrite));
     }
 
     /// <summary>Prints the last step's metrics.</summary>

@@ -29,11 +29,12 @@ internal static class BenchCommand
         var maxNew = new Option<int>("--max-new-tokens") { Description = "Additive judge: most tokens per judgment.", DefaultValueFactory = _ => 256 };
         var eta = new Option<double>("--eta") { Description = "Pairwise judge: calibration of the reported strength, in [0.5, 1] (0.5: none).", DefaultValueFactory = _ => 0.5 };
         var plainPath = new Option<bool>("--plain-path") { Description = "Score one input at a time through full forward passes (the reference for the fast path)." };
-        var command = new Command("bench", "Measure a judge on preference pairs (RewardBench / RM-Bench format); resumable.")
-        {
-            judge, output, prompts, ties, categories, samples, temperature, topP, maxNew, eta, plainPath,
-        };
-        foreach (var option in o.All) command.Options.Add(option);
+        var overwrite = CliOptions.Overwrite();
+        var command = new Command("bench", "Measure a judge's accuracy on preference pairs (RewardBench / RM-Bench format), per subset, section and " +
+            "category. Resumable: run the same command again and only the records not yet judged are judged; changed options are refused.");
+        foreach (var option in new Option[] { o.Model, o.Adapter, o.Data, output, judge, prompts, o.Format, o.Labels, categories, ties, o.Limit, o.Seed,
+                     samples, temperature, topP, maxNew, eta, o.SkipInvalid, plainPath, o.BatchTokens, o.DType, overwrite })
+            command.Options.Add(option);
         command.SetAction(parse =>
         {
             CliOptions.Apply(parse);
@@ -49,24 +50,31 @@ internal static class BenchCommand
                 "model" => true,
                 var c => throw new UsageException($"--categories '{c}': use data or model"),
             };
-            if (parse.GetValue(samples) < 1) throw new UsageException("--samples must be at least 1");
-            PairwiseJudge.Calibrate(0.5, parse.GetValue(eta));
+            string judgeName = parse.GetValue(judge) is "yesno" or "additive" or "pairwise" ? parse.GetValue(judge)!
+                : throw new UsageException($"--judge '{parse.GetValue(judge)}': use yesno, additive or pairwise");
+            CliOptions.AtLeast(parse, samples, 1);
+            if (parse.GetValue(eta) is < 0.5 or > 1) throw new UsageException($"--eta must be in [0.5, 1], got {parse.GetValue(eta)}");
+            var sampling = new SamplingOptions { Temperature = parse.GetValue(temperature), TopP = parse.GetValue(topP), MaxNewTokens = parse.GetValue(maxNew) };
+            sampling.Validate();
+            var format = o.ParseFormat(parse);
+            var labels = o.ParseLabels(parse);
+            var promptSet = JudgePromptSet.Get(parse.GetValue(prompts)!);
             var (items, skipped) = o.LoadData(parse);
+            var data = parse.GetRequiredValue(o.Data);
             string outDir = parse.GetRequiredValue(output).FullName;
+            OutputGuard.ClaimFolder(outDir, "bench", [.. o.Inputs(parse), new("prompt set", File.Exists(parse.GetValue(prompts)) ? parse.GetValue(prompts) : null)],
+                parse.GetValue(overwrite));
+
             var engine = o.LoadEngine(parse, !parse.GetValue(plainPath));
             using var model = engine.Model;
-            var format = o.ParseFormat(parse);
-            IBenchJudge benchJudge = parse.GetValue(judge) switch
+            IBenchJudge benchJudge = judgeName switch
             {
-                "yesno" => new YesNoBenchJudge(new YesNoJudge(engine, new YesNoOptions(JudgePromptSet.Get(parse.GetValue(prompts)!), format, o.ParseLabels(parse)))),
-                "additive" => new AdditiveBenchJudge(new AdditiveJudge(engine, new AdditiveOptions(parse.GetValue(samples),
-                    new SamplingOptions { Temperature = parse.GetValue(temperature), TopP = parse.GetValue(topP), MaxNewTokens = parse.GetValue(maxNew) },
-                    parse.GetValue(o.Seed)))),
-                "pairwise" => new PairwiseBenchJudge(new PairwiseJudge(engine, format), parse.GetValue(eta)),
-                var j => throw new UsageException($"--judge '{j}': use yesno, additive or pairwise"),
+                "yesno" => new YesNoBenchJudge(new YesNoJudge(engine, new YesNoOptions(promptSet, format, labels))),
+                "additive" => new AdditiveBenchJudge(new AdditiveJudge(engine, new AdditiveOptions(parse.GetValue(samples), sampling, parse.GetValue(o.Seed)))),
+                _ => new PairwiseBenchJudge(new PairwiseJudge(engine, format), parse.GetValue(eta)),
             };
-            var data = parse.GetRequiredValue(o.Data);
-            RunManifest.WriteOrCheck(Path.Combine(outDir, "manifest.json"), "bench", new JsonObject
+            Directory.CreateDirectory(outDir);
+            RunManifest.WriteOrCheck(Path.Combine(outDir, OutputGuard.FolderManifest), "bench", new JsonObject
             {
                 ["model"] = parse.GetRequiredValue(o.Model).FullName,
                 ["adapter"] = PeftAdapter.ManifestRecord(parse.GetValue(o.Adapter)?.FullName),
@@ -83,21 +91,19 @@ internal static class BenchCommand
             var console = CliConsole.Out();
             if (skipped.Count > 0) console.MarkupLine($"[yellow]skipped {skipped.Count} malformed records[/] (first: {Markup.Escape($"{skipped[0].File}:{skipped[0].Line}: {skipped[0].Reason}")})");
             var categorizer = categorizeAll || items.Any(i => i.Category is null) ? new Categorizer(engine, format) : null;
-            BenchRun run = null!;
-            console.Progress().Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn(), new RemainingTimeColumn())
-                .Start(ctx =>
+            var run = CliProgress.Run(progress =>
+            {
+                var task = progress.Begin($"{benchJudge.Name} judge", items.Count);
+                var clock = System.Diagnostics.Stopwatch.StartNew();
+                int already = -1, finished = 0;
+                return PreferenceBench.Run(items, benchJudge, categorizer, categorizeAll, outDir, n =>
                 {
-                    var task = ctx.AddTask($"{benchJudge.Name} judge", maxValue: items.Count);
-                    var clock = System.Diagnostics.Stopwatch.StartNew();
-                    int already = -1;
-                    run = PreferenceBench.Run(items, benchJudge, categorizer, categorizeAll, outDir, n =>
-                    {
-                        if (already < 0) already = n;
-                        task.Increment(n);
-                        double rate = (task.Value - already) / Math.Max(1e-9, clock.Elapsed.TotalSeconds);
-                        task.Description = $"{benchJudge.Name} judge {rate:F2} records/s";
-                    });
+                    if (already < 0) already = n;
+                    else finished += n;
+                    task.Increment(n);
+                    task.Describe($"{benchJudge.Name} judge {finished / Math.Max(1e-9, clock.Elapsed.TotalSeconds):F2} records/s");
                 });
+            });
             var accuracy = BenchMetrics.Compute(run.Records, tieRule);
             BenchReport.Write(outDir, accuracy, new BenchReport.Context(benchJudge.Name, benchJudge.Settings,
                 parse.GetRequiredValue(o.Model).FullName, data, skipped, run));
@@ -118,12 +124,13 @@ internal static class BenchCommand
     static void Print(IAnsiConsole console, BenchAccuracy accuracy, BenchRun run, string outDir)
     {
         var table = new Table().Border(TableBorder.Rounded).AddColumn("subset").AddColumn("section").AddColumn("records")
-            .AddColumn("accuracy %").AddColumn("ties").AddColumn("format failures");
+            .AddColumn("accuracy % [[95% CI]]").AddColumn("ties").AddColumn("format failures");
         foreach (var s in accuracy.Subsets)
-            table.AddRow(s.Subset, s.Section, s.Records.ToString(), $"{100 * s.Accuracy:F2}", s.Ties.ToString(), s.FormatFailures.ToString());
+            table.AddRow(Markup.Escape(s.Subset), Markup.Escape(s.Section), s.Records.ToString(), Markup.Escape(BenchReport.WithInterval(s.Accuracy, s.Interval)),
+                s.Ties.ToString(), s.FormatFailures.ToString());
         foreach (var s in accuracy.Sections)
-            table.AddRow($"[bold]{Markup.Escape(s.Section)}[/]", "section", s.Records.ToString(), $"[bold]{100 * s.Accuracy:F2}[/]", "", "");
-        table.AddRow("[bold]overall[/]", "mean of sections", accuracy.Records.ToString(), $"[bold]{100 * accuracy.Overall:F2}[/]",
+            table.AddRow($"[bold]{Markup.Escape(s.Section)}[/]", "section", s.Records.ToString(), $"[bold]{Markup.Escape(BenchReport.WithInterval(s.Accuracy, s.Interval))}[/]", "", "");
+        table.AddRow("[bold]overall[/]", "mean of sections", accuracy.Records.ToString(), $"[bold]{Markup.Escape(BenchReport.WithInterval(accuracy.Overall, accuracy.OverallInterval))}[/]",
             accuracy.TieCount.ToString(), accuracy.FormatFailures.ToString());
         console.Write(table);
         if (accuracy.Levels is { } l) console.MarkupLine($"RM-Bench levels: easy {100 * l.Easy:F2}%, normal {100 * l.Normal:F2}%, hard {100 * l.Hard:F2}%");

@@ -19,38 +19,46 @@ internal static class CategorizeCommand
     {
         var o = new JudgeOptions();
         var output = new Option<DirectoryInfo>("--out") { Description = "Folder: categories.jsonl, confusion.json, report.md.", Required = true };
-        var command = new Command("categorize", "Let the model categorize benchmark prompts; compare with the data's categories.") { output };
-        foreach (var option in o.All.Where(x => x != o.Labels)) command.Options.Add(option);
+        var overwrite = CliOptions.Overwrite();
+        var command = new Command("categorize", "Let the model categorize benchmark prompts (chat, code, math, safety) and compare with the data's categories. " +
+            "Resumable: run the same command again and only the prompts not yet categorized are done; changed options are refused.");
+        foreach (var option in new Option[] { o.Model, o.Adapter, o.Data, output, o.Format, o.Limit, o.Seed, o.SkipInvalid, o.BatchTokens, o.DType, overwrite })
+            command.Options.Add(option);
         command.SetAction(parse =>
         {
             CliOptions.Apply(parse);
+            var format = o.ParseFormat(parse);
             var (items, _) = o.LoadData(parse);
             string outDir = parse.GetRequiredValue(output).FullName;
+            OutputGuard.ClaimFolder(outDir, "categorize", o.Inputs(parse), parse.GetValue(overwrite));
             Directory.CreateDirectory(outDir);
-            RunManifest.WriteOrCheck(Path.Combine(outDir, "manifest.json"), "categorize", new JsonObject
+            RunManifest.WriteOrCheck(Path.Combine(outDir, OutputGuard.FolderManifest), "categorize", new JsonObject
             {
                 ["model"] = parse.GetRequiredValue(o.Model).FullName,
+                ["adapter"] = Modeling.Lora.PeftAdapter.ManifestRecord(parse.GetValue(o.Adapter)?.FullName),
                 ["data"] = new JsonArray([.. parse.GetRequiredValue(o.Data).Select(d => (JsonNode?)Path.GetFullPath(d))]),
                 ["limit_per_subset"] = parse.GetValue(o.Limit),
                 ["seed"] = parse.GetValue(o.Seed),
                 ["format"] = parse.GetValue(o.Format),
                 ["dtype"] = parse.GetValue(o.DType),
             });
-            using var rows = JsonlAppender.Open(Path.Combine(outDir, "categories.jsonl"));
-            var done = rows.Existing.Select(r => r.GetProperty("id").GetString()!).ToHashSet();
-            var pending = items.Where(i => !done.Contains(i.Id)).ToArray();
+            string file = Path.Combine(outDir, "categories.jsonl");
+            var done = new HashSet<string>();
             var console = CliConsole.Out();
-            if (pending.Length > 0)
+            using (var rows = JsonlAppender.Open(file))
             {
-                var engine = o.LoadEngine(parse);
-                using var model = engine.Model;
-                var categorizer = new Categorizer(engine, o.ParseFormat(parse));
-                console.Progress().Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn(), new RemainingTimeColumn())
-                    .Start(ctx =>
+                done.UnionWith(rows.Existing.Select(r => r.String("id")));
+                var pending = items.Where(i => !done.Contains(i.Id)).ToArray();
+                if (pending.Length > 0)
+                {
+                    var engine = o.LoadEngine(parse);
+                    using var model = engine.Model;
+                    var categorizer = new Categorizer(engine, format);
+                    CliProgress.Run(progress =>
                     {
-                        var task = ctx.AddTask("categorizing", maxValue: items.Count);
+                        var task = progress.Begin("categorizing", items.Count);
                         task.Increment(items.Count - pending.Length);
-                        foreach (var chunk in pending.Chunk(64))
+                        foreach (var chunk in pending.Chunk(Math.Clamp(pending.Length / 20, 1, 64)))
                         {
                             var guesses = categorizer.Categorize(chunk.Select(i => i.Prompt).ToArray());
                             for (int k = 0; k < chunk.Length; k++)
@@ -61,12 +69,13 @@ internal static class CategorizeCommand
                                 });
                             task.Increment(chunk.Length);
                         }
+                        return 0;
                     });
+                }
             }
             var wanted = items.Select(i => i.Id).ToHashSet();
-            var all = Jsonl.Read(Path.Combine(outDir, "categories.jsonl")).Select(r => r.Row)
-                .Where(r => wanted.Contains(r.GetProperty("id").GetString()!) && r.GetProperty("data_category").ValueKind == JsonValueKind.String)
-                .Select(r => (r.GetProperty("data_category").GetString()!, r.GetProperty("category").GetString()!)).ToArray();
+            var all = Jsonl.Read(file).Where(r => wanted.Contains(r.String("id")) && r.Has("data_category"))
+                .Select(r => (r.String("data_category"), r.String("category"))).ToArray();
             var matrix = ConfusionMatrix.Of(all, Categories.All);
             AtomicFile.WriteAllText(Path.Combine(outDir, "confusion.json"), new JsonObject
             {

@@ -26,13 +26,21 @@ internal static class GenerateCommand
         var stops = new Option<string[]>("--stop") { Description = "Stop string (repeatable)." };
         var seed = new Option<ulong>("--seed") { Description = "Run seed; each prompt's samples depend only on it and the prompt id.", DefaultValueFactory = _ => 0 };
         var batch = new Option<int>("--batch-size") { Description = "Most sequences decoded together.", DefaultValueFactory = _ => 32 };
+        var longPrompts = new Option<string>("--long-prompts")
+        {
+            Description = "A prompt that, with --max-new-tokens, does not fit the model's positions: refuse (stop, naming it) or truncate (keep its last tokens).",
+            DefaultValueFactory = _ => "refuse",
+        };
         var noTemplate = new Option<bool>("--no-chat-template") { Description = "Feed 'prompt' strings to the model as they are." };
         var templateArgs = CliOptions.TemplateArgs();
         var dtype = CliOptions.DType("Compute dtype (bf16 or f32).");
         var adapter = CliOptions.Adapter();
-        var command = new Command("generate", "Sample candidate completions for a prompts file (resumable).")
+        var overwrite = CliOptions.Overwrite();
+        var command = new Command("generate", "Sample N candidate completions per prompt into a JSONL file. Resumable: run the same command again " +
+            "and only the missing rows are generated; changed options are refused.")
         {
-            model, adapter, prompts, output, samples, temperature, topK, topP, minP, penalty, maxNew, stops, seed, batch, noTemplate, templateArgs, dtype,
+            model, adapter, prompts, output, samples, temperature, topK, topP, minP, penalty, maxNew, stops, seed, longPrompts, noTemplate, templateArgs,
+            batch, dtype, overwrite,
         };
         command.SetAction(parse =>
         {
@@ -47,11 +55,16 @@ internal static class GenerateCommand
                 MaxNewTokens = parse.GetValue(maxNew),
                 StopStrings = parse.GetValue(stops) ?? [],
             };
-            sampling.Validate();
-            if (parse.GetValue(samples) < 1) throw new UsageException("-n must be at least 1");
+            var policy = parse.GetValue(longPrompts) switch
+            {
+                "refuse" => LongPromptPolicy.Refuse,
+                "truncate" => LongPromptPolicy.Truncate,
+                var p => throw new UsageException($"--long-prompts '{p}': use refuse or truncate"),
+            };
             var job = new GenerateJob(parse.GetRequiredValue(model).FullName, parse.GetRequiredValue(prompts).FullName, parse.GetRequiredValue(output).FullName,
-                parse.GetValue(samples), sampling, parse.GetValue(seed), Math.Max(1, parse.GetValue(batch)), parse.GetValue(noTemplate),
-                CliOptions.ParseTemplateArgs(parse.GetValue(templateArgs)), CliOptions.ParseDType(parse.GetValue(dtype)!), parse.GetValue(adapter)?.FullName);
+                parse.GetValue(samples), sampling, parse.GetValue(seed), parse.GetValue(batch), parse.GetValue(noTemplate),
+                CliOptions.ParseTemplateArgs(parse.GetValue(templateArgs)), CliOptions.ParseDType(parse.GetValue(dtype)!), parse.GetValue(adapter)?.FullName,
+                policy, parse.GetValue(overwrite));
             var summary = CliProgress.Run(progress => GenerateStage.Run(job, progress));
             Report(job, summary);
             return 0;
@@ -68,9 +81,9 @@ internal static class GenerateCommand
             return;
         }
         var table = new Table().Border(TableBorder.Rounded).AddColumn("prompts").AddColumn("new rows").AddColumn("total rows")
-            .AddColumn("tokens").AddColumn("tokens/s").AddColumn("stop / length");
-        table.AddRow(s.Prompts.ToString(), s.NewRows.ToString(), s.TotalRows.ToString(), s.Tokens.ToString(),
-            $"{s.Tokens / Math.Max(1e-9, s.Seconds):F1}", $"{s.Stopped} / {s.Truncated}");
+            .AddColumn("tokens").AddColumn("tokens/s").AddColumn("stopped / hit max tokens").AddColumn("prompts truncated");
+        table.AddRow(s.Prompts.ToString(), s.NewRows.ToString(), s.TotalRows.ToString(), s.Tokens.ToString("N0"),
+            $"{s.Tokens / Math.Max(1e-9, s.Seconds):F1}", $"{s.Stopped} / {s.Truncated}", s.TruncatedPrompts.ToString());
         console.Write(table);
         console.MarkupLine($"wrote [bold]{Markup.Escape(job.Output)}[/]");
     }

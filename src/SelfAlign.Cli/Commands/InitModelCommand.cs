@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using SelfAlign.Data;
 using SelfAlign.IO;
 using SelfAlign.Modeling;
 using SelfAlign.Modeling.Safetensors;
@@ -22,25 +23,26 @@ internal static class InitModelCommand
             Description = "Split the weights into shards of at most this many bytes (with model.safetensors.index.json).",
             DefaultValueFactory = _ => 5_000_000_000,
         };
-        var command = new Command("init-model", "Write a random-weight model folder for tests and benchmarks.")
+        var overwrite = CliOptions.Overwrite();
+        var command = new Command("init-model", "Write a random-weight model folder (config.json, safetensors, the tokenizer files beside the config) " +
+            "for tests and benchmarks. A rerun replaces its own output.")
         {
-            config, seed, output, layers, dtype, shard,
+            config, output, layers, seed, dtype, shard, overwrite,
         };
         command.SetAction(parse =>
         {
             CliOptions.Apply(parse);
+            if (parse.GetValue(shard) < 1) throw new UsageException($"--max-shard-bytes must be at least 1, got {parse.GetValue(shard)}");
             Run(parse.GetRequiredValue(config).FullName, parse.GetValue(seed), parse.GetRequiredValue(output).FullName,
-                parse.GetValue(layers), CliOptions.ParseDType(parse.GetValue(dtype)!), parse.GetValue(shard));
+                parse.GetValue(layers), CliOptions.ParseDType(parse.GetValue(dtype)!), parse.GetValue(shard), parse.GetValue(overwrite));
             return 0;
         });
         return command;
     }
 
-    static void Run(string configPath, long seed, string outDir, int? layers, TorchSharp.torch.ScalarType dtype, long maxShardBytes)
+    static void Run(string configPath, long seed, string outDir, int? layers, TorchSharp.torch.ScalarType dtype, long maxShardBytes, bool overwrite)
     {
-        if (!File.Exists(configPath)) throw new UsageException($"{configPath}: file not found");
-        var json = JsonNode.Parse(File.ReadAllText(configPath)) as JsonObject
-            ?? throw new ModelFormatException(configPath, "expected a JSON object");
+        var json = JsonObject.Create(JsonRecords.ReadDocument(configPath)) ?? throw new ModelFormatException(configPath, "expected a JSON object");
         if (layers is int k)
         {
             if (k < 1) throw new UsageException("--layers must be at least 1");
@@ -56,7 +58,17 @@ internal static class InitModelCommand
         };
         var config = ModelConfig.Parse(json, configPath);
 
+        OutputGuard.ClaimFolder(outDir, "init-model", [new("config", configPath), new("tokenizer folder", Path.GetDirectoryName(configPath))], overwrite);
         Directory.CreateDirectory(outDir);
+        RunManifest.Write(Path.Combine(outDir, OutputGuard.FolderManifest), "init-model", new JsonObject
+        {
+            ["config"] = configPath,
+            ["config_sha256"] = RunManifest.FileSha256(configPath),
+            ["seed"] = seed,
+            ["layers"] = layers,
+            ["dtype"] = json["torch_dtype"]?.DeepClone(),
+            ["max_shard_bytes"] = maxShardBytes,
+        });
         // Hugging Face initializes a fresh model with normal(0, initializer_range); 0.02 is its default.
         double std = json["initializer_range"] is JsonValue range && range.TryGetValue<double>(out double r) ? r : 0.02;
         var tensors = RandomWeights.Create(config, seed, dtype, std);

@@ -22,9 +22,11 @@ internal static class JudgeCommand
         var batchTokens = new Option<int>("--batch-tokens") { Description = "Most padded tokens per forward batch.", DefaultValueFactory = _ => 4096 };
         var dtype = CliOptions.DType("Compute dtype (bf16 or f32).");
         var adapter = CliOptions.Adapter();
-        var command = new Command("judge", "Judge candidates with the model itself (IPO yes/no, additive or pairwise); resumable.")
+        var overwrite = CliOptions.Overwrite();
+        var command = new Command("judge", "Let the model judge its own candidates: IPO yes/no, Self-Rewarding additive (0-5) or PSO pairwise. " +
+            "Resumable: run the same command again and only the missing judgments are made; changed options are refused.")
         {
-            model, adapter, candidates, output, judge, prompts, format, category, samples, seed, batchTokens, dtype,
+            model, adapter, candidates, output, judge, prompts, category, format, samples, seed, batchTokens, dtype, overwrite,
         };
         command.SetAction(parse =>
         {
@@ -44,7 +46,7 @@ internal static class JudgeCommand
             };
             var job = new JudgeJob(parse.GetRequiredValue(model).FullName, parse.GetRequiredValue(candidates).FullName, parse.GetRequiredValue(output).FullName,
                 new CandidateJudgeOptions(kind, parse.GetValue(prompts)!, layout, parse.GetValue(category)!, parse.GetValue(samples), parse.GetValue(seed)),
-                CliOptions.ParseDType(parse.GetValue(dtype)!), Math.Max(1, parse.GetValue(batchTokens)), parse.GetValue(adapter)?.FullName);
+                CliOptions.ParseDType(parse.GetValue(dtype)!), parse.GetValue(batchTokens), parse.GetValue(adapter)?.FullName, parse.GetValue(overwrite));
             int written = CliProgress.Run(progress => JudgeStage.Run(job, progress));
             CliConsole.Out().MarkupLine(written == 0 ? $"{Markup.Escape(job.Output)} is complete."
                 : $"wrote {written} judgments to [bold]{Markup.Escape(job.Output)}[/]");

@@ -23,32 +23,49 @@ internal static class SelectPromptsCommand
         var candidates = new Option<FileInfo>("--candidates") { Description = "JSON candidate pool: keys are categories, RewardBench subsets or 'default'; values strings or lists.", Required = true };
         var perCategory = new Option<int>("--per-category") { Description = "Labeled pairs per category, drawn by --seed (IPO used 50).", DefaultValueFactory = _ => 50 };
         var output = new Option<DirectoryInfo>("--out") { Description = "Folder: prompts.json (the chosen set), candidates.json, report.md.", Required = true };
-        var command = new Command("select-prompts", "Pick the most accurate yes/no instruction per category from a candidate pool.") { candidates, perCategory, output };
-        foreach (var option in o.All.Where(x => x != o.Limit)) command.Options.Add(option);
+        var overwrite = CliOptions.Overwrite();
+        var command = new Command("select-prompts", "IPO's prompt selection: every candidate yes/no instruction judges the same labeled pairs of its category, " +
+            "and the most accurate per category is saved as a prompt set. A rerun replaces its own output.");
+        foreach (var option in new Option[] { o.Model, o.Adapter, candidates, o.Data, output, perCategory, o.Format, o.Labels, o.Seed, o.SkipInvalid,
+                     o.BatchTokens, o.DType, overwrite })
+            command.Options.Add(option);
         command.SetAction(parse =>
         {
             CliOptions.Apply(parse);
-            int n = parse.GetValue(perCategory);
-            if (n < 1) throw new UsageException("--per-category must be at least 1");
-            var pool = CandidatePool.Load(parse.GetRequiredValue(candidates).FullName);
+            int n = CliOptions.AtLeast(parse, perCategory, 1);
+            var format = o.ParseFormat(parse);
+            var labels = o.ParseLabels(parse);
+            string poolFile = parse.GetRequiredValue(candidates).FullName;
+            var pool = CandidatePool.Load(poolFile);
             var (items, _) = o.LoadData(parse);
             var sample = BenchData.Sample([.. items.Where(i => i.Category is not null)], n, parse.GetValue(o.Seed), i => i.Category!)
                 .Select(i => new LabeledPair(i.Prompt, i.Chosen[0], i.Rejected[0], i.Category!, i.Subset))
                 .ToArray();
+            string outDir = parse.GetRequiredValue(output).FullName;
+            OutputGuard.ClaimFolder(outDir, "select-prompts", [.. o.Inputs(parse), new("candidate pool", poolFile)], parse.GetValue(overwrite));
             var engine = o.LoadEngine(parse);
             using var model = engine.Model;
             int inputs = pool.Sum(kv => kv.Value.Count * 2 * sample.Count(p => p.Category == kv.Key));
             var console = CliConsole.Out();
-            IReadOnlyList<CandidateResult> results = [];
-            JudgePromptSet chosen = null!;
-            console.Progress().Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn(), new RemainingTimeColumn())
-                .Start(ctx =>
-                {
-                    var task = ctx.AddTask("trying candidates", maxValue: Math.Max(1, inputs));
-                    (results, chosen) = PromptSelection.Run(engine, pool, sample, o.ParseFormat(parse), o.ParseLabels(parse), k => task.Increment(k));
-                });
-            string outDir = parse.GetRequiredValue(output).FullName;
+            var (results, chosen) = CliProgress.Run(progress =>
+            {
+                var task = progress.Begin("trying candidates", Math.Max(1, inputs));
+                return PromptSelection.Run(engine, pool, sample, format, labels, k => task.Increment(k));
+            });
             Directory.CreateDirectory(outDir);
+            RunManifest.Write(Path.Combine(outDir, OutputGuard.FolderManifest), "select-prompts", new JsonObject
+            {
+                ["model"] = parse.GetRequiredValue(o.Model).FullName,
+                ["adapter"] = Modeling.Lora.PeftAdapter.ManifestRecord(parse.GetValue(o.Adapter)?.FullName),
+                ["candidates"] = poolFile,
+                ["candidates_sha256"] = RunManifest.FileSha256(poolFile),
+                ["data"] = new JsonArray([.. parse.GetRequiredValue(o.Data).Select(d => (JsonNode?)Path.GetFullPath(d))]),
+                ["per_category"] = n,
+                ["seed"] = parse.GetValue(o.Seed),
+                ["format"] = parse.GetValue(o.Format),
+                ["labels"] = parse.GetValue(o.Labels),
+                ["dtype"] = parse.GetValue(o.DType),
+            });
             chosen.Save(Path.Combine(outDir, "prompts.json"));
             var json = new JsonArray([.. results.Select(r => (JsonNode?)new JsonObject
             {

@@ -8,8 +8,9 @@ internal static class SftCommand
 {
     public static Command Create()
     {
-        var o = new TrainCliOptions();
-        var command = new Command("sft", "Supervised fine-tuning (LoRA or full) on prompt/completion JSONL; resumable.");
+        var o = new TrainCliOptions(preference: false);
+        var command = new Command("sft", "Supervised fine-tuning (LoRA or full) on prompt/completion data, the loss on completion tokens only. " +
+            "Resumable: run the same command again to continue from the last checkpoint; changed options are refused.");
         foreach (var option in o.All) command.Options.Add(option);
         command.SetAction(parse =>
         {

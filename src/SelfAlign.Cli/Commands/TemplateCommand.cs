@@ -22,16 +22,7 @@ internal static class TemplateCommand
         {
             var tokenizer = Tokenizer.Load(parse.GetRequiredValue(model).FullName);
             var file = parse.GetRequiredValue(messages).FullName;
-            if (!File.Exists(file)) throw new UsageException($"{file}: file not found");
-            JsonElement json;
-            try
-            {
-                json = JsonDocument.Parse(File.ReadAllText(file)).RootElement.Clone();
-            }
-            catch (JsonException e)
-            {
-                throw new UsageException($"{file}: invalid JSON ({e.Message})");
-            }
+            var json = Data.JsonRecords.ReadDocument(file);
             if (json.ValueKind == JsonValueKind.Object && json.TryGetProperty("messages", out var inner)) json = inner;
             var template = ChatTemplate.For(tokenizer);
             if (template.IsFallback) Console.Error.WriteLine("note: the model ships no chat template; using ChatML");

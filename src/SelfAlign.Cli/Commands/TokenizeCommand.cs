@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using SelfAlign.Data;
 using SelfAlign.IO;
 using SelfAlign.Text;
@@ -17,9 +18,10 @@ internal static class TokenizeCommand
         var output = new Option<FileInfo?>("--out") { Description = "With --jsonl: write the rows here instead of standard output." };
         var addSpecial = new Option<bool>("--add-special-tokens") { Description = "Add what the tokenizer puts around a sequence (e.g. bos)." };
         var splitSpecial = new Option<bool>("--split-special-tokens") { Description = "Encode special tokens written in the text as plain text." };
+        var overwrite = CliOptions.Overwrite();
         var command = new Command("tokenize", "Print the token ids of a text, or write {text, ids} rows for a JSONL file.")
         {
-            model, text, jsonl, output, addSpecial, splitSpecial,
+            model, text, jsonl, output, addSpecial, splitSpecial, overwrite,
         };
         command.SetAction(parse =>
         {
@@ -28,7 +30,7 @@ internal static class TokenizeCommand
             if (parse.GetValue(jsonl) is FileInfo file)
             {
                 if (parse.GetValue(text) is not null) throw new UsageException("give either TEXT or --jsonl, not both");
-                EncodeFile(tokenizer, file.FullName, parse.GetValue(output)?.FullName, add, allow);
+                EncodeFile(tokenizer, parse.GetRequiredValue(model).FullName, file.FullName, parse.GetValue(output)?.FullName, add, allow, parse.GetValue(overwrite));
             }
             else
             {
@@ -40,11 +42,9 @@ internal static class TokenizeCommand
         return command;
     }
 
-    static void EncodeFile(Tokenizer tokenizer, string file, string? output, bool add, bool allow)
+    static void EncodeFile(Tokenizer tokenizer, string model, string file, string? output, bool add, bool allow, bool overwrite)
     {
-        var rows = Jsonl.Read(file).Select(r => r.Row.TryGetProperty("text", out var t) && t.ValueKind == JsonValueKind.String
-            ? new { text = t.GetString()!, ids = tokenizer.Encode(t.GetString()!, add, allow) }
-            : throw new DataFormatException(file, r.Line, "missing string field 'text'"));
+        var rows = Jsonl.Read(file).Select(r => new { text = r.String("text"), ids = tokenizer.Encode(r.String("text"), add, allow) });
         var lines = rows.Select(r => JsonSerializer.Serialize(r, JsonlAppender.RowOptions));
         if (output is null)
         {
@@ -53,6 +53,15 @@ internal static class TokenizeCommand
         }
         // Encoding is fast and pure: the whole file is rewritten atomically rather than resumed.
         var all = lines.ToList();
+        OutputGuard.ClaimFile(output, "tokenize", [new("text file", file), new("model", model)], overwrite);
+        RunManifest.Write(OutputGuard.ManifestOf(output), "tokenize", new JsonObject
+        {
+            ["model"] = model,
+            ["input"] = file,
+            ["input_sha256"] = RunManifest.FileSha256(file),
+            ["add_special_tokens"] = add,
+            ["split_special_tokens"] = !allow,
+        });
         AtomicFile.WriteAllText(output, string.Concat(all.Select(l => l + "\n")));
         Console.Error.WriteLine($"{all.Count} rows -> {output}");
     }

@@ -9,13 +9,17 @@ internal static class TrainCommand
 {
     public static Command Create()
     {
-        var o = new TrainCliOptions();
+        var o = new TrainCliOptions(preference: true);
         var loss = new Option<string>("--loss") { Description = "dpo, ipo, pso (per-pair strength) or cdpo (label smoothing).", DefaultValueFactory = _ => "dpo" };
         var beta = new Option<double>("--beta") { Description = "β of the implicit reward.", DefaultValueFactory = _ => 0.1 };
         var smoothing = new Option<double>("--label-smoothing") { Description = "cDPO's ε.", DefaultValueFactory = _ => 0.0 };
         var nll = new Option<double>("--nll-weight") { Description = "Weight of the NLL term on chosen responses (TRL's rpo_alpha).", DefaultValueFactory = _ => 0.0 };
-        var command = new Command("train", "Preference training (LoRA or full) on pairs.jsonl; resumable.") { loss, beta, smoothing, nll };
-        foreach (var option in o.All) command.Options.Add(option);
+        var command = new Command("train", "Preference training (DPO, IPO, PSO or cDPO; LoRA or full) on pairs against the model itself as reference. " +
+            "Resumable: run the same command again to continue from the last checkpoint; changed options are refused.");
+        var all = o.All.ToList();
+        // The loss comes right after what to train on.
+        all.InsertRange(3, [loss, beta, smoothing, nll]);
+        foreach (var option in all) command.Options.Add(option);
         command.SetAction(parse =>
         {
             CliOptions.Apply(parse);
@@ -28,14 +32,6 @@ internal static class TrainCommand
                 var l => throw new UsageException($"--loss '{l}': use dpo, ipo, pso or cdpo"),
             };
             var options = new PreferenceLossOptions(kind, parse.GetValue(beta), parse.GetValue(smoothing), parse.GetValue(nll));
-            try
-            {
-                options.Validate();
-            }
-            catch (ArgumentException e)
-            {
-                throw new UsageException(e.Message);
-            }
             var job = o.Job(parse, options);
             TrainCliOptions.Report(job, CliProgress.Run(progress => TrainStage.Run(job, progress)));
             return 0;

@@ -6,16 +6,16 @@ namespace SelfAlign.Data;
 public static class JsonRecords
 {
     /// <summary>Reads <paramref name="file"/> by its extension: <c>.json</c> as an array, anything else as JSONL.</summary>
-    public static IEnumerable<(int Line, JsonElement Row)> Read(string file) =>
+    public static IEnumerable<JsonRow> Read(string file) =>
         Path.GetExtension(file).Equals(".json", StringComparison.OrdinalIgnoreCase) ? ReadArray(file) : Jsonl.Read(file);
 
-    /// <summary>The whole of a JSON file; a syntax error fails with file:line.</summary>
+    /// <summary>The whole of a JSON file (UTF-8, comments allowed); a syntax error fails with file:line.</summary>
     public static JsonElement ReadDocument(string file)
     {
-        if (!File.Exists(file)) throw new FileNotFoundException($"{file}: file not found");
+        var bytes = ReadUtf8(file);
         try
         {
-            using var doc = JsonDocument.Parse(File.ReadAllBytes(file));
+            using var doc = JsonDocument.Parse(bytes, new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true });
             return doc.RootElement.Clone();
         }
         catch (JsonException e)
@@ -24,11 +24,19 @@ public static class JsonRecords
         }
     }
 
-    static IEnumerable<(int Line, JsonElement Row)> ReadArray(string file)
+    /// <summary>The bytes of a text file that must be UTF-8 (without a byte order mark).</summary>
+    public static byte[] ReadUtf8(string file)
     {
         if (!File.Exists(file)) throw new FileNotFoundException($"{file}: file not found");
         var bytes = File.ReadAllBytes(file);
-        var records = new List<(int, JsonElement)>();
+        Utf8Text.Check(file, bytes);
+        return Utf8Text.WithoutBom(bytes).ToArray();
+    }
+
+    static IEnumerable<JsonRow> ReadArray(string file)
+    {
+        var bytes = ReadUtf8(file);
+        var records = new List<JsonRow>();
         var reader = new Utf8JsonReader(bytes, new JsonReaderOptions { CommentHandling = JsonCommentHandling.Skip });
         int line = 1;
         long counted = 0;
@@ -47,7 +55,7 @@ public static class JsonRecords
                 if (reader.TokenType != JsonTokenType.StartObject)
                     throw new DataFormatException(file, at, $"expected a JSON object, got {reader.TokenType}");
                 using var doc = JsonDocument.ParseValue(ref reader);
-                records.Add((at, doc.RootElement.Clone()));
+                records.Add(new JsonRow(file, at, doc.RootElement.Clone()));
             }
         }
         catch (JsonException e)

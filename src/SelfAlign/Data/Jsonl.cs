@@ -3,51 +3,93 @@ using System.Text.Json;
 
 namespace SelfAlign.Data;
 
-/// <summary>JSON Lines files: one JSON object per line; blank lines are ignored.</summary>
+/// <summary>JSON Lines files: one JSON object per line, UTF-8; blank lines are ignored.</summary>
 public static class Jsonl
 {
     /// <summary>Reads every object of <paramref name="file"/> with its 1-based line number; a bad line fails with file:line.</summary>
-    public static IEnumerable<(int Line, JsonElement Row)> Read(string file)
+    public static IEnumerable<JsonRow> Read(string file)
     {
-        if (!System.IO.File.Exists(file)) throw new FileNotFoundException($"{file}: file not found");
+        if (!File.Exists(file)) throw new FileNotFoundException($"{file}: file not found");
         int line = 0;
-        foreach (string text in System.IO.File.ReadLines(file))
+        foreach (byte[] bytes in Lines(file))
         {
             line++;
-            if (string.IsNullOrWhiteSpace(text)) continue;
-            JsonElement row;
-            try
-            {
-                using var doc = JsonDocument.Parse(text);
-                row = doc.RootElement.Clone();
-            }
-            catch (JsonException e)
-            {
-                throw DataFormatException.InvalidJson(file, e, line);
-            }
-            if (row.ValueKind != JsonValueKind.Object) throw new DataFormatException(file, line, $"expected a JSON object, got {row.ValueKind}");
-            yield return (line, row);
+            if (Parse(file, line, line == 1 ? Utf8Text.WithoutBom(bytes) : bytes) is JsonElement row) yield return new JsonRow(file, line, row);
         }
+    }
+
+    /// <summary>The object on one line, or null when the line is blank; invalid UTF-8, invalid JSON and non-objects fail with file:line.</summary>
+    public static JsonElement? Parse(string file, int line, ReadOnlySpan<byte> bytes)
+    {
+        if (bytes.EndsWith("\r"u8)) bytes = bytes[..^1];
+        if (bytes.Trim(" \t"u8).Length == 0) return null;
+        Utf8Text.Check(file, bytes, line);
+        JsonElement row;
+        try
+        {
+            var reader = new Utf8JsonReader(bytes);
+            using var doc = JsonDocument.ParseValue(ref reader);
+            if (reader.Read()) throw new DataFormatException(file, line, $"more than one JSON value on the line (column {reader.TokenStartIndex + 1})");
+            row = doc.RootElement.Clone();
+        }
+        catch (JsonException e)
+        {
+            throw DataFormatException.InvalidJson(file, e, line);
+        }
+        return row.ValueKind == JsonValueKind.Object ? row : throw new DataFormatException(file, line, $"expected a JSON object, got {Kind(row.ValueKind)}");
+    }
+
+    /// <summary>How a JSON value kind reads in an error message.</summary>
+    public static string Kind(JsonValueKind kind) => kind switch
+    {
+        JsonValueKind.Array => "a list",
+        JsonValueKind.String => "a string",
+        JsonValueKind.Number => "a number",
+        JsonValueKind.True or JsonValueKind.False => "true/false",
+        JsonValueKind.Null => "null",
+        _ => "an object",
+    };
+
+    /// <summary>The lines of a file as bytes, without the newline, read in blocks.</summary>
+    static IEnumerable<byte[]> Lines(string file)
+    {
+        using var stream = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 1 << 16);
+        var buffer = new byte[1 << 16];
+        var pending = new MemoryStream();
+        int read;
+        while ((read = stream.Read(buffer)) > 0)
+        {
+            int start = 0;
+            for (int i; (i = Array.IndexOf(buffer, (byte)'\n', start, read - start)) >= 0; start = i + 1)
+            {
+                pending.Write(buffer, start, i - start);
+                yield return pending.ToArray();
+                pending.SetLength(0);
+            }
+            pending.Write(buffer, start, read - start);
+        }
+        if (pending.Length > 0) yield return pending.ToArray();
     }
 }
 
 /// <summary>
 /// An append-only JSONL output that survives being killed: every row is one complete line written
-/// and flushed at once; on reopening, a torn last line (from a kill mid-write) is cut off and the
-/// rows already there are handed back so the caller can skip their work.
+/// and flushed at once. On reopening, a torn last line (from a kill mid-write: no newline yet) is
+/// cut off and the complete rows are handed back so the caller can skip their work. A complete
+/// line that does not parse is damage, not a kill, and stops the run at that line.
 /// </summary>
 public sealed class JsonlAppender : IDisposable
 {
     readonly FileStream _stream;
 
-    JsonlAppender(FileStream stream, List<JsonElement> existing)
+    JsonlAppender(FileStream stream, List<JsonRow> existing)
     {
         _stream = stream;
         Existing = existing;
     }
 
     /// <summary>The complete rows the file held when it was opened.</summary>
-    public IReadOnlyList<JsonElement> Existing { get; }
+    public IReadOnlyList<JsonRow> Existing { get; }
 
     /// <summary>Opens (or creates) <paramref name="file"/> for appending after its complete rows.</summary>
     public static JsonlAppender Open(string file)
@@ -55,39 +97,34 @@ public sealed class JsonlAppender : IDisposable
         string? dir = Path.GetDirectoryName(Path.GetFullPath(file));
         if (dir is not null) Directory.CreateDirectory(dir);
         var stream = new FileStream(file, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.Read);
-        var rows = new List<JsonElement>();
-        long keep = 0;
-        var bytes = new byte[stream.Length];
-        stream.ReadExactly(bytes);
-        int start = 0;
-        for (int i = 0; i < bytes.Length; i++)
-        {
-            if (bytes[i] != (byte)'\n') continue;
-            var line = bytes.AsSpan(start, i - start);
-            if (!TryParse(line, out var row)) break;   // a damaged row ends what counts as written
-            if (row is JsonElement r) rows.Add(r);
-            start = i + 1;
-            keep = start;
-        }
-        stream.SetLength(keep);
-        stream.Seek(keep, SeekOrigin.Begin);
-        return new JsonlAppender(stream, rows);
-    }
-
-    static bool TryParse(ReadOnlySpan<byte> line, out JsonElement? row)
-    {
-        row = null;
-        if (line.Trim((byte)' ').Length == 0) return true;
         try
         {
-            var reader = new Utf8JsonReader(line);
-            using var doc = JsonDocument.ParseValue(ref reader);
-            row = doc.RootElement.Clone();
-            return true;
+            var bytes = new byte[stream.Length];
+            stream.ReadExactly(bytes);
+            var rows = new List<JsonRow>();
+            int start = 0, line = 0;
+            for (int end; (end = Array.IndexOf(bytes, (byte)'\n', start)) >= 0; start = end + 1)
+            {
+                line++;
+                var text = bytes.AsSpan(start, end - start);
+                try
+                {
+                    if (Jsonl.Parse(file, line, line == 1 ? Utf8Text.WithoutBom(text) : text) is JsonElement row) rows.Add(new JsonRow(file, line, row));
+                }
+                catch (DataFormatException e)
+                {
+                    throw new DataFormatException(file, line, $"damaged row ({e.Reason}); the rows after it are intact. " +
+                        "Repair or delete this line and run the same command again, or delete the file to start over");
+                }
+            }
+            stream.SetLength(start);
+            stream.Seek(start, SeekOrigin.Begin);
+            return new JsonlAppender(stream, rows);
         }
-        catch (JsonException)
+        catch
         {
-            return false;
+            stream.Dispose();
+            throw;
         }
     }
 

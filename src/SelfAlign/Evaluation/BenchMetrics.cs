@@ -21,13 +21,21 @@ public sealed record JudgedRecord(string Id, string Subset, string Section, doub
 /// <param name="MeanRejected">Mean score of rejected responses.</param>
 /// <param name="Levels">RM-Bench accuracies by style level, when the subset's records have them.</param>
 public sealed record SubsetAccuracy(string Subset, string Section, int Records, double Accuracy, int Ties, int FormatFailures,
-    double? MeanChosen, double? MeanRejected, StyleLevels? Levels);
+    double? MeanChosen, double? MeanRejected, StyleLevels? Levels)
+{
+    /// <summary>The 95% Wilson interval of <see cref="Accuracy"/> over the subset's records.</summary>
+    public (double Low, double High) Interval => Proportion.Wilson(Accuracy, Records);
+}
 
 /// <summary>RM-Bench's accuracies: easy (chosen more styled than rejected), normal (same style), hard (chosen less styled).</summary>
 public sealed record StyleLevels(double Easy, double Normal, double Hard);
 
 /// <summary>Accuracy of one section: its subsets weighted by their record counts.</summary>
-public sealed record SectionAccuracy(string Section, int Records, double Accuracy);
+public sealed record SectionAccuracy(string Section, int Records, double Accuracy)
+{
+    /// <summary>The 95% Wilson interval of <see cref="Accuracy"/> over the section's records.</summary>
+    public (double Low, double High) Interval => Proportion.Wilson(Accuracy, Records);
+}
 
 /// <summary>All accuracies of a benchmark run.</summary>
 /// <param name="Subsets">Per subset, in name order.</param>
@@ -44,6 +52,9 @@ public sealed record BenchAccuracy(IReadOnlyList<SubsetAccuracy> Subsets, IReadO
     public int TieCount => Subsets.Sum(s => s.Ties);
     /// <summary>Judgments without a usable answer.</summary>
     public int FormatFailures => Subsets.Sum(s => s.FormatFailures);
+
+    /// <summary>The 95% interval of <see cref="Overall"/> (normal approximation over the sections).</summary>
+    public (double Low, double High) OverallInterval => Proportion.MeanOfRates([.. Sections.Select(s => (s.Accuracy, s.Records))]);
 }
 
 /// <summary>RewardBench's and RM-Bench's accuracy arithmetic.</summary>

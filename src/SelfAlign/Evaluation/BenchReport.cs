@@ -38,10 +38,14 @@ public static class BenchReport
         ["ties"] = a.Ties == TieRule.Half ? "half" : "wrong",
         ["records"] = a.Records,
         ["overall"] = a.Overall,
-        ["sections"] = new JsonArray([.. a.Sections.Select(s => (JsonNode?)new JsonObject { ["section"] = s.Section, ["records"] = s.Records, ["accuracy"] = s.Accuracy })]),
+        ["overall_ci95"] = Interval(a.OverallInterval),
+        ["sections"] = new JsonArray([.. a.Sections.Select(s => (JsonNode?)new JsonObject
+        {
+            ["section"] = s.Section, ["records"] = s.Records, ["accuracy"] = s.Accuracy, ["accuracy_ci95"] = Interval(s.Interval),
+        })]),
         ["subsets"] = new JsonArray([.. a.Subsets.Select(s => (JsonNode?)new JsonObject
         {
-            ["subset"] = s.Subset, ["section"] = s.Section, ["records"] = s.Records, ["accuracy"] = s.Accuracy,
+            ["subset"] = s.Subset, ["section"] = s.Section, ["records"] = s.Records, ["accuracy"] = s.Accuracy, ["accuracy_ci95"] = Interval(s.Interval),
             ["ties"] = s.Ties, ["format_failures"] = s.FormatFailures, ["mean_chosen"] = s.MeanChosen, ["mean_rejected"] = s.MeanRejected,
             ["rm_bench"] = Levels(s.Levels),
         })]),
@@ -63,6 +67,19 @@ public static class BenchReport
         },
     };
 
+    static JsonArray Interval((double Low, double High) ci) => new(ci.Low, ci.High);
+
+    /// <summary>An accuracy and its 95% interval as "61.25 [48.9, 72.3]" (percent).</summary>
+    public static string WithInterval(double rate, (double Low, double High) ci) => $"{Pct(rate)} {Brackets(ci)}";
+
+    /// <summary>A 95% interval as "[48.9, 72.3]" (percent).</summary>
+    public static string Brackets((double Low, double High) ci) =>
+        $"[{(100 * ci.Low).ToString("F1", CultureInfo.InvariantCulture)}, {(100 * ci.High).ToString("F1", CultureInfo.InvariantCulture)}]";
+
+    /// <summary>Settings as "name value, name value" (the report's reading of a judge's JSON settings).</summary>
+    public static string Describe(JsonObject settings) => settings.Count == 0 ? "defaults"
+        : string.Join(", ", settings.Select(kv => $"{kv.Key.Replace('_', ' ')} {(kv.Value is JsonValue v && v.GetValueKind() == JsonValueKind.String ? v.GetValue<string>() : kv.Value?.ToJsonString() ?? "none")}"));
+
     static JsonObject? Levels(StyleLevels? l) => l is null ? null : new JsonObject { ["easy"] = l.Easy, ["normal"] = l.Normal, ["hard"] = l.Hard };
     static double? Rate(int n, double s) => s > 0 ? n / s : null;
 
@@ -74,15 +91,16 @@ public static class BenchReport
         var md = new StringBuilder();
         md.AppendLine($"# Preference benchmark: {c.Judge} judge\n");
         md.AppendLine($"Model `{c.Model}`; data {string.Join(", ", c.Data.Select(d => $"`{d}`"))}.");
-        md.AppendLine($"Judge settings: `{c.Settings.ToJsonString()}`.");
+        md.AppendLine($"Judge settings: {Describe(c.Settings)}.");
         md.AppendLine($"{a.Records} records; ties count as {(a.Ties == TieRule.Half ? "half a win" : "wrong")} ({a.TieCount} tied comparisons); " +
             $"{a.FormatFailures} format failures; {c.Skipped.Count} malformed records skipped.\n");
-        md.AppendLine($"**Overall (mean of sections): {Pct(a.Overall)}%**\n");
-        md.AppendLine("| section | records | accuracy % |\n|---|---:|---:|");
-        foreach (var s in a.Sections) md.AppendLine($"| {s.Section} | {s.Records} | {Pct(s.Accuracy)} |");
-        md.AppendLine("\n| subset | section | records | accuracy % | ties | format failures | mean chosen | mean rejected |\n|---|---|---:|---:|---:|---:|---:|---:|");
+        md.AppendLine($"**Overall (mean of sections): {Pct(a.Overall)}%** (95% interval {Brackets(a.OverallInterval)})\n");
+        md.AppendLine("Accuracies are percentages with their 95% interval in brackets (Wilson, over the records); chance is 50%.\n");
+        md.AppendLine("| section | records | accuracy % [95% CI] |\n|---|---:|---:|");
+        foreach (var s in a.Sections) md.AppendLine($"| {s.Section} | {s.Records} | {WithInterval(s.Accuracy, s.Interval)} |");
+        md.AppendLine("\n| subset | section | records | accuracy % [95% CI] | ties | format failures | mean chosen score | mean rejected score |\n|---|---|---:|---:|---:|---:|---:|---:|");
         foreach (var s in a.Subsets)
-            md.AppendLine($"| {s.Subset} | {s.Section} | {s.Records} | {Pct(s.Accuracy)} | {s.Ties} | {s.FormatFailures} | {Num(s.MeanChosen)} | {Num(s.MeanRejected)} |");
+            md.AppendLine($"| {s.Subset} | {s.Section} | {s.Records} | {WithInterval(s.Accuracy, s.Interval)} | {s.Ties} | {s.FormatFailures} | {Num(s.MeanChosen)} | {Num(s.MeanRejected)} |");
         if (a.Levels is not null)
         {
             md.AppendLine("\nRM-Bench style levels (easy: chosen more styled than rejected; hard: less):\n");
@@ -108,12 +126,19 @@ public static class BenchReport
         var subsets = a.Subsets.Reverse().ToArray();
         var bars = plot.Add.Bars(subsets.Select(s => 100 * s.Accuracy).ToArray());
         bars.Horizontal = true;
+        for (int i = 0; i < subsets.Length; i++)
+        {
+            // A whisker across each bar: its 95% interval.
+            var whisker = plot.Add.Line(100 * subsets[i].Interval.Low, i, 100 * subsets[i].Interval.High, i);
+            whisker.Color = ScottPlot.Colors.Black;
+            whisker.LineWidth = 2;
+        }
         plot.Axes.Left.SetTicks(Enumerable.Range(0, subsets.Length).Select(i => (double)i).ToArray(), subsets.Select(s => $"{s.Subset} ({s.Records})").ToArray());
         var chance = plot.Add.VerticalLine(50);
         chance.LinePattern = ScottPlot.LinePattern.Dashed;
         plot.Axes.SetLimitsX(0, 100);
         plot.Title($"{judge} judge: subset accuracy (%), overall {Pct(a.Overall)}");
-        plot.XLabel("accuracy % (dashed: chance)");
+        plot.XLabel("accuracy % (whiskers: 95% interval; dashed: chance)");
         return plot.GetImageBytes(900, 120 + 28 * subsets.Length, ScottPlot.ImageFormat.Png);
     }
 }

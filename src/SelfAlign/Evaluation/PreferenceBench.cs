@@ -40,8 +40,8 @@ public static class PreferenceBench
         Directory.CreateDirectory(outDir);
         using var output = JsonlAppender.Open(Path.Combine(outDir, ItemsFile));
         var wanted = items.Select(i => i.Id).ToHashSet();
-        var done = output.Existing.Where(r => wanted.Contains(r.GetProperty("id").GetString()!)).ToList();
-        var doneIds = done.Select(r => r.GetProperty("id").GetString()!).ToHashSet();
+        var done = output.Existing.Where(r => wanted.Contains(r.String("id"))).Select(Parsed).ToList();
+        var doneIds = done.Select(r => r.Record.Id).ToHashSet();
         var pending = items.Where(i => !doneIds.Contains(i.Id)).ToArray();
         onProgress?.Invoke(items.Count - pending.Length);
 
@@ -55,16 +55,14 @@ public static class PreferenceBench
             {
                 var row = Row(chunk[i], choices[i], verdicts[i]);
                 output.Append(row);
-                done.Add(JsonSerializer.SerializeToElement(row));
+                done.Add(Parsed(new JsonRow(ItemsFile, 0, JsonSerializer.SerializeToElement(row))));
                 comparisons += chunk[i].Chosen.Count * chunk[i].Rejected.Count;
             }
             onProgress?.Invoke(chunk.Length);
         }
         double seconds = watch.Elapsed.TotalSeconds;
-        var pairs = done.Where(r => r.TryGetProperty("data_category", out var d) && d.ValueKind == JsonValueKind.String
-                && r.GetProperty("category_source").GetString() == "model")
-            .Select(r => (r.GetProperty("data_category").GetString()!, r.GetProperty("category").GetString()!)).ToArray();
-        return new BenchRun(done.Select(Record).ToArray(), pairs, pending.Length, comparisons, seconds);
+        var pairs = done.Where(r => r.DataCategory is not null && r.Source == "model").Select(r => (r.DataCategory!, r.Category)).ToArray();
+        return new BenchRun(done.Select(r => r.Record).ToArray(), pairs, pending.Length, comparisons, seconds);
     }
 
     static CategoryChoice[] Categorize(BenchItem[] chunk, Categorizer? categorizer, bool all)
@@ -103,11 +101,15 @@ public static class PreferenceBench
         return row;
     }
 
-    static JudgedRecord Record(JsonElement row)
+    /// <summary>A row of items.jsonl read back: the judged record and where its category came from.</summary>
+    sealed record ItemRow(JudgedRecord Record, string Category, string Source, string? DataCategory);
+
+    static ItemRow Parsed(JsonRow row)
     {
-        static double[] Numbers(JsonElement a) => [.. a.EnumerateArray().Select(x => x.ValueKind == JsonValueKind.Null ? double.NaN : x.GetDouble())];
-        return new JudgedRecord(row.GetProperty("id").GetString()!, row.GetProperty("subset").GetString()!, row.GetProperty("section").GetString()!,
-            [.. row.GetProperty("outcomes").EnumerateArray().Select(Numbers)], Numbers(row.GetProperty("chosen_scores")),
-            Numbers(row.GetProperty("rejected_scores")), row.GetProperty("format_failures").GetInt32());
+        if (row.Field("outcomes") is not { ValueKind: JsonValueKind.Array } outcomes) throw row.Error("'outcomes' must be a list of lists of numbers");
+        var perChosen = outcomes.EnumerateArray().Select((o, i) => row.Numbers(o, $"outcomes[{i}]")).ToArray();
+        var record = new JudgedRecord(row.String("id"), row.String("subset"), row.String("section"), perChosen,
+            row.Numbers("chosen_scores"), row.Numbers("rejected_scores"), row.Int("format_failures"));
+        return new ItemRow(record, row.String("category"), row.String("category_source"), row.OptionalString("data_category"));
     }
 }

@@ -1,10 +1,12 @@
+using System.Text.RegularExpressions;
+
 namespace SelfAlign.IO;
 
 /// <summary>
 /// Writes whole files so that a reader (or a crash) never sees half of one: the content goes to a
-/// temporary file beside the target, which is then renamed over it.
+/// temporary file beside the target (<c>&lt;name&gt;.&lt;pid&gt;.tmp</c>), which is then renamed over it.
 /// </summary>
-public static class AtomicFile
+public static partial class AtomicFile
 {
     /// <summary>Replaces <paramref name="path"/> with <paramref name="text"/> (UTF-8, no BOM).</summary>
     public static void WriteAllText(string path, string text) =>
@@ -31,4 +33,37 @@ public static class AtomicFile
             throw;
         }
     }
+
+    /// <summary>
+    /// Deletes the temporary files that writes killed midway left in <paramref name="folder"/> (and
+    /// its subfolders): those of processes no longer running. With <paramref name="targets"/>, only
+    /// the temporaries of those files, and only in the folder itself.
+    /// </summary>
+    public static void RemoveStaleTemps(string folder, IReadOnlyCollection<string>? targets)
+    {
+        if (!Directory.Exists(folder)) return;
+        var option = targets is null ? SearchOption.AllDirectories : SearchOption.TopDirectoryOnly;
+        foreach (string temp in Directory.EnumerateFiles(folder, "*.tmp", option))
+        {
+            var match = TempName().Match(temp);
+            if (!match.Success || (targets is not null && !targets.Contains(match.Groups["target"].Value))) continue;
+            if (int.TryParse(match.Groups["pid"].Value, out int pid) && pid != Environment.ProcessId && !Running(pid)) File.Delete(temp);
+        }
+    }
+
+    static bool Running(int pid)
+    {
+        try
+        {
+            using var process = System.Diagnostics.Process.GetProcessById(pid);
+            return !process.HasExited;
+        }
+        catch (ArgumentException)
+        {
+            return false;
+        }
+    }
+
+    [GeneratedRegex(@"^(?<target>.+)\.(?<pid>\d+)\.tmp$")]
+    private static partial Regex TempName();
 }

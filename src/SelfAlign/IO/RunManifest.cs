@@ -1,6 +1,7 @@
 using System.Reflection;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using SelfAlign.Data;
 
 namespace SelfAlign.IO;
 
@@ -24,17 +25,20 @@ public static class RunManifest
     /// <summary>Writes <paramref name="path"/>, or checks that an existing one has the same configuration.</summary>
     public static void WriteOrCheck(string path, string command, JsonObject config)
     {
-        if (File.Exists(path))
+        if (Read(path) is JsonObject existing)
         {
-            var existing = JsonNode.Parse(File.ReadAllText(path))?["config"] as JsonObject;
-            foreach (var key in config.Select(kv => kv.Key).Union(existing?.Select(kv => kv.Key) ?? []))
-            {
-                string before = existing?[key]?.ToJsonString() ?? "null", now = config[key]?.ToJsonString() ?? "null";
-                if (before != now)
-                    throw new ResumeMismatchException($"{path}: the output was started with {key}={before}, this run has {key}={now}; use another output or delete the old one");
-            }
+            var before = existing["config"] as JsonObject;
+            if (Differences(before, config).FirstOrDefault() is (string key, string was, string now))
+                throw new ResumeMismatchException($"{path}: the output was started with {key}={was}, this run has {key}={now}; " +
+                    "run with the same settings to resume, choose another output, or pass --overwrite to start over");
             return;
         }
+        Write(path, command, config);
+    }
+
+    /// <summary>Writes (or replaces) the manifest of an output.</summary>
+    public static void Write(string path, string command, JsonObject config)
+    {
         var manifest = new JsonObject
         {
             ["command"] = command,
@@ -43,6 +47,31 @@ public static class RunManifest
             ["versions"] = Versions(),
         };
         AtomicFile.WriteAllText(path, manifest.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
+    }
+
+    /// <summary>The manifest at <paramref name="path"/>, or null when there is none; a damaged one fails with file:line.</summary>
+    public static JsonObject? Read(string path)
+    {
+        if (!File.Exists(path)) return null;
+        var root = JsonRecords.ReadDocument(path);
+        return root.ValueKind == JsonValueKind.Object && JsonObject.Create(root) is JsonObject o && o["config"] is JsonObject
+            ? o : throw new DataFormatException(path, 1, "not a SelfAlign manifest (no 'config' object); move it away or delete it");
+    }
+
+    /// <summary>The keys (dotted paths) whose values differ between two configurations, with both values as JSON.</summary>
+    public static IEnumerable<(string Key, string Was, string Now)> Differences(JsonObject? before, JsonObject now, string prefix = "")
+    {
+        foreach (var key in now.Select(kv => kv.Key).Union(before?.Select(kv => kv.Key) ?? []))
+        {
+            JsonNode? a = before?[key], b = now[key];
+            if (a is JsonObject ao && b is JsonObject bo)
+            {
+                foreach (var d in Differences(ao, bo, $"{prefix}{key}.")) yield return d;
+                continue;
+            }
+            string was = a?.ToJsonString() ?? "null", will = b?.ToJsonString() ?? "null";
+            if (was != will) yield return ($"{prefix}{key}", was, will);
+        }
     }
 
     /// <summary>Versions of the software that produced an output.</summary>

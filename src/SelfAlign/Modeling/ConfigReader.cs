@@ -19,7 +19,7 @@ internal sealed class ConfigReader(JsonObject json, string file, string prefix =
         }
         catch (JsonException e)
         {
-            throw new ModelFormatException(path, $"invalid JSON at line {e.LineNumber + 1}: {e.Message}", e);
+            throw new ModelFormatException(path, JsonMessages.WithPosition(e), e);
         }
     }
 

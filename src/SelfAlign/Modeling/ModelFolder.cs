@@ -51,7 +51,10 @@ public static class ModelFolder
         return model;
     }
 
-    /// <summary>Checks that the checkpoint has every tensor the config implies, with the right shapes.</summary>
+    /// <summary>The stored dtypes the engine converts to its compute dtype: floating point only.</summary>
+    static readonly ScalarType[] ComputableWeights = [ScalarType.BFloat16, ScalarType.Float16, ScalarType.Float32, ScalarType.Float64];
+
+    /// <summary>Checks that the checkpoint has every tensor the config implies, with the right shapes and a floating-point dtype.</summary>
     public static void Validate(ModelConfig config, Checkpoint checkpoint, string folder)
     {
         string where = File.Exists(Path.Combine(folder, Checkpoint.IndexFile))
@@ -61,6 +64,8 @@ public static class ModelFolder
             if (!checkpoint.Contains(name))
                 throw new ModelFormatException(where, $"missing tensor '{name}' (expected by {ConfigFile}: model_type {config.ModelType}, {config.NumLayers} layers)");
             var entry = checkpoint.Entry(name);
+            if (!ComputableWeights.Contains(entry.DType))
+                throw new ModelFormatException(where, $"tensor '{name}' is stored as {SafetensorsDType.Name(entry.DType)}; weights must be BF16, F16, F32 or F64 (quantized checkpoints are not supported)");
             if (!entry.Shape.SequenceEqual(shape))
                 throw new ModelFormatException(where, $"tensor '{name}' has shape [{string.Join(", ", entry.Shape)}], {ConfigFile} implies [{string.Join(", ", shape)}]");
         }

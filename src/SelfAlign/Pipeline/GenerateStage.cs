@@ -11,6 +11,15 @@ using ScalarType = TorchSharp.torch.ScalarType;
 
 namespace SelfAlign.Pipeline;
 
+/// <summary>What to do with a prompt that, with the tokens to generate, does not fit in the model's positions.</summary>
+public enum LongPromptPolicy
+{
+    /// <summary>Stop before the model is loaded, naming the prompt.</summary>
+    Refuse,
+    /// <summary>Keep the prompt's last tokens (its end, where the question usually is), and count it.</summary>
+    Truncate,
+}
+
 /// <summary>What <see cref="GenerateStage"/> samples.</summary>
 /// <param name="Model">Model folder.</param>
 /// <param name="Prompts">Prompts JSONL.</param>
@@ -23,12 +32,23 @@ namespace SelfAlign.Pipeline;
 /// <param name="TemplateArgs">Extra variables for the chat template.</param>
 /// <param name="DType">Compute dtype.</param>
 /// <param name="Adapter">A PEFT adapter folder merged into the model, or null.</param>
+/// <param name="LongPrompts">What to do with a prompt longer than the model's positions allow.</param>
+/// <param name="Overwrite">Replace an output this command did not write (or start its own over).</param>
 public sealed record GenerateJob(string Model, string Prompts, string Output, int Samples, SamplingOptions Sampling, ulong Seed,
     int BatchRows = 32, bool NoTemplate = false, IReadOnlyDictionary<string, JsonElement>? TemplateArgs = null, ScalarType DType = ScalarType.BFloat16,
-    string? Adapter = null);
+    string? Adapter = null, LongPromptPolicy LongPrompts = LongPromptPolicy.Refuse, bool Overwrite = false)
+{
+    /// <summary>Throws <see cref="InvalidSettingException"/> naming the first bad setting.</summary>
+    public void Validate()
+    {
+        Sampling.Validate();
+        if (Samples < 1) throw new InvalidSettingException("samples", $"must be at least 1, got {Samples}");
+        if (BatchRows < 1) throw new InvalidSettingException("batch_size", $"must be at least 1, got {BatchRows}");
+    }
+}
 
 /// <summary>What a generate run did.</summary>
-public sealed record GenerateSummary(int Prompts, int NewRows, int TotalRows, long Tokens, double Seconds, int Stopped, int Truncated);
+public sealed record GenerateSummary(int Prompts, int NewRows, int TotalRows, long Tokens, double Seconds, int Stopped, int Truncated, int TruncatedPrompts = 0);
 
 /// <summary>
 /// N sampled completions per prompt, one JSONL row each (<c>prompt_id</c>, <c>sample</c>,
@@ -41,14 +61,18 @@ public static class GenerateStage
     public static GenerateSummary Run(GenerateJob job, IStageProgress? progress = null)
     {
         progress ??= SilentProgress.Instance;
+        job.Validate();
         var rows = PromptFile.Read(job.Prompts);
+        var config = ModelConfig.Load(Path.Combine(job.Model, ModelFolder.ConfigFile));
         var tokenizer = Tokenizer.Load(job.Model);
         var template = ChatTemplate.For(tokenizer);
-        var prompts = rows.Select(r => tokenizer.Encode(Render(r, template, job))).ToList();
+        var (prompts, cut) = Fit(rows, rows.Select(r => (IReadOnlyList<int>)tokenizer.Encode(Render(r, template, job))).ToList(), config.MaxPositionEmbeddings, job);
+        if (cut > 0) progress.Note($"{cut} prompt(s) kept only their last tokens to fit the model's {config.MaxPositionEmbeddings} positions");
 
-        RunManifest.WriteOrCheck(job.Output + ".manifest.json", "generate", Config(job));
+        OutputGuard.ClaimFile(job.Output, "generate", [new("prompts file", job.Prompts), new("model", job.Model), new("adapter", job.Adapter)], job.Overwrite);
+        RunManifest.WriteOrCheck(OutputGuard.ManifestOf(job.Output), "generate", Config(job));
         using var output = JsonlAppender.Open(job.Output);
-        var done = output.Existing.Select(e => (e.GetProperty("prompt_id").GetString()!, e.GetProperty("sample").GetInt32())).ToHashSet();
+        var done = output.Existing.Select(e => (e.String("prompt_id"), e.Int("sample"))).ToHashSet();
         var pending = new List<(int Row, GenerationRequest Request)>();
         for (int i = 0; i < rows.Count; i++)
         {
@@ -57,7 +81,7 @@ public static class GenerateStage
                 pending.Add((i, new GenerationRequest(prompts[i], job.Samples, job.Seed ^ StableHash.Of(rows[i].Id)) { Only = missing }));
         }
         int total = pending.Sum(p => p.Request.Only!.Count);
-        if (total == 0) return new GenerateSummary(rows.Count, 0, done.Count, 0, 0, 0, 0);
+        if (total == 0) return new GenerateSummary(rows.Count, 0, done.Count, 0, 0, 0, 0, cut);
         if (done.Count > 0) progress.Note($"Resuming: {done.Count} rows already written, {total} to go.");
 
         using var model = ModelFolder.Load(job.Model, new LoadOptions(job.DType, Adapter: job.Adapter));
@@ -65,9 +89,15 @@ public static class GenerateStage
         var clock = Stopwatch.StartNew();
         long tokens = 0;
         int stopped = 0;
-        var task = progress.Begin("generating", total);
+        // The bar counts token budgets: each step advances it, and a row that stops early hands back what it did not use.
+        var task = progress.Begin("generating", (double)total * job.Sampling.MaxNewTokens);
         foreach (var c in generator.Generate(pending.Select(p => p.Request).ToList(), job.Sampling, new GeneratorOptions(job.BatchRows),
-                     produced => { tokens += produced; task.Describe($"generating {tokens / Math.Max(1e-9, clock.Elapsed.TotalSeconds):F1} tok/s"); }))
+                     produced =>
+                     {
+                         tokens += produced;
+                         task.Increment(produced);
+                         task.Describe($"generating {tokens / Math.Max(1e-9, clock.Elapsed.TotalSeconds):F1} tok/s");
+                     }))
         {
             var row = rows[pending[c.Request].Row];
             output.Append(new Dictionary<string, object?>
@@ -81,9 +111,28 @@ public static class GenerateStage
                 ["sum_logprob"] = Math.Round(c.SumLogProb, 6),
             });
             if (c.FinishReason == FinishReason.Stop) stopped++;
-            task.Increment(1);
+            task.Increment(job.Sampling.MaxNewTokens - c.TokenIds.Count);
         }
-        return new GenerateSummary(rows.Count, total, done.Count + total, tokens, clock.Elapsed.TotalSeconds, stopped, total - stopped);
+        return new GenerateSummary(rows.Count, total, done.Count + total, tokens, clock.Elapsed.TotalSeconds, stopped, total - stopped, cut);
+    }
+
+    /// <summary>Checks that every prompt leaves room for the tokens to generate; truncates from the left or refuses, as the job says.</summary>
+    static (List<IReadOnlyList<int>> Prompts, int Cut) Fit(List<PromptRow> rows, List<IReadOnlyList<int>> prompts, int positions, GenerateJob job)
+    {
+        int room = positions - job.Sampling.MaxNewTokens;
+        if (room < 1)
+            throw new InvalidSettingException("max_new_tokens", $"is {job.Sampling.MaxNewTokens}, but the model has only {positions} positions for the prompt and the completion together");
+        int cut = 0;
+        for (int i = 0; i < prompts.Count; i++)
+        {
+            if (prompts[i].Count <= room) continue;
+            if (job.LongPrompts == LongPromptPolicy.Refuse)
+                throw new DataFormatException(job.Prompts, rows[i].Line, $"the prompt is {prompts[i].Count:N0} tokens; with {job.Sampling.MaxNewTokens} new tokens " +
+                    $"the model's {positions:N0} positions leave room for {room:N0} (set long prompts to truncate to keep their last {room:N0} tokens)");
+            prompts[i] = prompts[i].Skip(prompts[i].Count - room).ToArray();
+            cut++;
+        }
+        return (prompts, cut);
     }
 
     static string Render(PromptRow row, ChatTemplate template, GenerateJob job)
@@ -108,6 +157,7 @@ public static class GenerateStage
         ["chat_template"] = !job.NoTemplate,
         ["template_args"] = JsonSerializer.SerializeToNode(job.TemplateArgs ?? new Dictionary<string, JsonElement>()),
         ["dtype"] = job.DType.ToString(),
+        ["long_prompts"] = job.LongPrompts.ToString().ToLowerInvariant(),
     };
 
     static readonly JsonSerializerOptions SnakeCase = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };

@@ -1,12 +1,18 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using SelfAlign.Data;
+using SelfAlign.Judging;
+using SelfAlign.Modeling;
+using SelfAlign.Modeling.Lora;
+using SelfAlign.Text;
+using SelfAlign.Training;
 
 namespace SelfAlign.Pipeline;
 
 /// <summary>
 /// The configuration file of <c>selfalign iterate</c> (JSON, snake_case keys; unknown keys are
-/// refused). Relative paths are relative to the file's folder.
+/// refused). Relative paths are relative to the file's folder. Every value is checked when the
+/// file is read, and every input it names before the first stage runs.
 /// </summary>
 public sealed record IterateConfig
 {
@@ -104,6 +110,14 @@ public sealed record IterateConfig
     /// <summary>Preference-benchmark files to judge with each new model (yes/no judge), at most <c>limit_per_subset</c> records per subset.</summary>
     public sealed record EvalSection(string[]? Prefbench = null, int LimitPerSubset = 20);
 
+    /// <summary>The config file it was read from (null for a config built in code).</summary>
+    [JsonIgnore]
+    public string? Source { get; init; }
+
+    /// <summary>The line of each key of <see cref="Source"/>, by dotted path.</summary>
+    [JsonIgnore]
+    internal IReadOnlyDictionary<string, int> KeyLines { get; init; } = new Dictionary<string, int>();
+
     static readonly JsonSerializerOptions Options = new()
     {
         PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
@@ -112,47 +126,156 @@ public sealed record IterateConfig
         AllowTrailingCommas = true,
     };
 
-    /// <summary>Reads and checks a config file; errors name the file, line and field.</summary>
+    /// <summary>Reads and checks a config file: every value is in range before anything runs; errors name the file, the key's line and the key.</summary>
     public static IterateConfig Load(string file)
     {
-        if (!File.Exists(file)) throw new FileNotFoundException($"{file}: file not found");
+        file = Path.GetFullPath(file);
+        var bytes = JsonRecords.ReadUtf8(file);
+        var lines = ConfigKeys.Lines(file, bytes);
         IterateConfig config;
         try
         {
-            config = JsonSerializer.Deserialize<IterateConfig>(File.ReadAllText(file), Options) ?? throw new DataFormatException(file, 1, "empty config");
+            config = JsonSerializer.Deserialize<IterateConfig>(bytes, Options) ?? throw new DataFormatException(file, 1, "the config is null; it must be a JSON object");
         }
         catch (JsonException e)
         {
-            throw new DataFormatException(file, (int)(e.LineNumber ?? 0) + 1, $"{e.Path}: {e.Message.Split(" Path:")[0]}");
+            throw ConfigKeys.Explain(file, e, typeof(IterateConfig));
         }
-        string dir = Path.GetDirectoryName(Path.GetFullPath(file))!;
+        string dir = Path.GetDirectoryName(file)!;
         string Resolve(string path) => Path.GetFullPath(Path.Combine(dir, path));
-        void Require(bool ok, string field, string why)
-        {
-            if (!ok) throw new DataFormatException(file, 1, $"'{field}': {why}");
-        }
-        Require(config.Name.Length > 0 && config.Name.IndexOfAny(Path.GetInvalidFileNameChars()) < 0 && config.Name is not ("." or ".."), "name", "needs a plain folder name");
-        Require(config.SeedModel.Length > 0, "seed_model", "needs the model folder of iteration 1");
-        Require(config.Prompts.Length > 0, "prompts", "needs a prompts JSONL file");
-        Require(config.Iterations >= 1, "iterations", "must be at least 1");
-        Require(config.PromptsPerIteration >= 0, "prompts_per_iteration", "must be >= 0");
-        Require(config.Dtype is "bf16" or "f32", "dtype", "must be bf16 or f32");
-        Require(config.Judge.Kind is "yesno" or "additive" or "pairwise", "judge.kind", "must be yesno, additive or pairwise");
-        Require(config.Judge.Format is "chat" or "plain", "judge.format", "must be chat or plain");
-        Require(config.Judge.Category == JudgeStage.AutoCategory || Judging.Categories.Normalize(config.Judge.Category) is not null, "judge.category",
-            "must be chat, code, math, safety or auto");
-        Require(config.Train.Loss is "dpo" or "ipo" or "pso" or "cdpo", "train.loss", "must be dpo, ipo, pso or cdpo");
-        Require(config.Train.Loss != "pso" || config.Judge.Kind == "pairwise", "train.loss", "pso needs preference strengths, which only the pairwise judge gives");
-        Require(config.Train.Schedule is "cosine" or "linear" or "constant", "train.schedule", "must be cosine, linear or constant");
-        Require(config.Sft is null || config.Sft.Data.Length > 0, "sft.data", "needs an SFT JSONL file");
-        Require(config.Sft is null || config.Sft.Schedule is "cosine" or "linear" or "constant", "sft.schedule", "must be cosine, linear or constant");
-        Require(config.Generate.Samples >= 2, "generate.samples", "a pair needs at least 2 candidates per prompt");
+        config = config with { Source = file, KeyLines = lines };
+        config.Validate();
         return config with
         {
             SeedModel = Resolve(config.SeedModel),
             Prompts = Resolve(config.Prompts),
+            Judge = config.Judge with { Prompts = JudgePromptSet.BuiltIn.ContainsKey(config.Judge.Prompts) ? config.Judge.Prompts : Resolve(config.Judge.Prompts) },
             Sft = config.Sft is { } sft ? sft with { Data = Resolve(sft.Data) } : null,
             Eval = config.Eval is { } ev ? ev with { Prefbench = ev.Prefbench?.Select(Resolve).ToArray() } : null,
+        };
+    }
+
+    /// <summary>An error at <paramref name="key"/> (a dotted path) of the config file.</summary>
+    public DataFormatException Error(string key, string why)
+    {
+        string? at = key;
+        int line = 1;
+        while (at is not null && !KeyLines.TryGetValue(at, out line)) at = at.Contains('.') ? at[..at.LastIndexOf('.')] : null;
+        return new DataFormatException(Source ?? "config", at is null ? 1 : line, $"'{key}' {why}");
+    }
+
+    /// <summary>Checks every value; throws <see cref="DataFormatException"/> naming the key.</summary>
+    public void Validate()
+    {
+        void Require(bool ok, string key, string why)
+        {
+            if (!ok) throw Error(key, why);
+        }
+        void Check(string section, Action validate)
+        {
+            try
+            {
+                validate();
+            }
+            catch (InvalidSettingException e)
+            {
+                throw Error($"{section}.{e.Setting}", e.Reason);
+            }
+        }
+        Require(Name.Length > 0 && Name.IndexOfAny(Path.GetInvalidFileNameChars()) < 0 && Name is not ("." or ".."), "name", "needs a plain folder name");
+        Require(SeedModel.Length > 0, "seed_model", "needs the model folder of iteration 1");
+        Require(Prompts.Length > 0, "prompts", "needs a prompts JSONL file");
+        Require(Iterations >= 1, "iterations", $"must be at least 1, got {Iterations}");
+        Require(PromptsPerIteration >= 0, "prompts_per_iteration", $"must be >= 0 (0: the whole pool), got {PromptsPerIteration}");
+        Require(Dtype is "bf16" or "f32", "dtype", $"must be bf16 or f32, got '{Dtype}'");
+        Require(Generate is not null, "generate", "must be an object");
+        Require(Judge is not null, "judge", "must be an object");
+        Require(Pair is not null, "pair", "must be an object");
+        Require(Train is not null, "train", "must be an object");
+        Require(Generate!.Samples >= 2, "generate.samples", $"must be at least 2 (a pair needs two candidates), got {Generate.Samples}");
+        Require(Generate.BatchSize >= 1, "generate.batch_size", $"must be at least 1, got {Generate.BatchSize}");
+        Check("generate", () => Sampling.Validate());
+        Require(Judge!.Kind is "yesno" or "additive" or "pairwise", "judge.kind", $"must be yesno, additive or pairwise, got '{Judge.Kind}'");
+        Require(Judge.Format is "chat" or "plain", "judge.format", $"must be chat or plain, got '{Judge.Format}'");
+        Require(Judge.Category == JudgeStage.AutoCategory || Categories.Normalize(Judge.Category) is not null, "judge.category",
+            $"must be chat, code, math, safety or auto, got '{Judge.Category}'");
+        Require(Judge.AdditiveSamples >= 1, "judge.additive_samples", $"must be at least 1, got {Judge.AdditiveSamples}");
+        Require(Judge.BatchTokens >= 1, "judge.batch_tokens", $"must be at least 1, got {Judge.BatchTokens}");
+        Require(Judge.Prompts.Length > 0, "judge.prompts", "needs a prompt set: ipo-dpo, ipo-eval or a JSON file");
+        Check("pair", () => new PairRule(Pair!.MinMargin, Pair.Eta).Validate());
+        Require(Train!.Loss is "dpo" or "ipo" or "pso" or "cdpo", "train.loss", $"must be dpo, ipo, pso or cdpo, got '{Train.Loss}'");
+        Require(Train.Loss != "pso" || Judge.Kind == "pairwise", "train.loss", "pso needs preference strengths, which only the pairwise judge gives");
+        Optimization(Train, "train");
+        Check("train", () => LossOptions.Validate());
+        if (Sft is not null)
+        {
+            Require(Sft.Data.Length > 0, "sft.data", "needs an SFT JSONL file");
+            Optimization(Sft, "sft");
+        }
+        if (Eval is not null)
+        {
+            Require(Eval.Prefbench is { Length: > 0 }, "eval.prefbench", "needs at least one preference-benchmark file or folder");
+            Require(Eval.LimitPerSubset >= 0, "eval.limit_per_subset", $"must be >= 0 (0: all), got {Eval.LimitPerSubset}");
+        }
+
+        void Optimization(OptimizationSection o, string section)
+        {
+            Require(o.Schedule is "cosine" or "linear" or "constant", $"{section}.schedule", $"must be cosine, linear or constant, got '{o.Schedule}'");
+            Check(section, () => TrainOptions(o).Validate());
+        }
+    }
+
+    /// <summary>
+    /// Checks the inputs the config names before any stage runs: the seed model's config and
+    /// tokenizer, every row of the prompt pool and of the SFT data, and the judge's prompt set.
+    /// </summary>
+    public void CheckInputs()
+    {
+        T Input<T>(string key, Func<T> read)
+        {
+            try
+            {
+                return read();
+            }
+            catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException or ModelFormatException)
+            {
+                throw Error(key, e.Message);
+            }
+        }
+        Input("seed_model", () => ModelConfig.Load(Path.Combine(SeedModel, ModelFolder.ConfigFile)));
+        Input("seed_model", () => Tokenizer.Load(SeedModel));
+        Input("prompts", () => PromptFile.Read(Prompts));
+        if (Sft is not null) Input("sft.data", () => TrainingData.ReadSft(Sft.Data));
+        try
+        {
+            JudgePromptSet.Get(Judge.Prompts);
+        }
+        catch (ArgumentException e)
+        {
+            throw Error("judge.prompts", e.Message);
+        }
+    }
+
+    /// <summary>The sampling settings of the generate section.</summary>
+    [JsonIgnore]
+    public SamplingOptions Sampling => new() { Temperature = Generate.Temperature, TopK = Generate.TopK, TopP = Generate.TopP, MaxNewTokens = Generate.MaxNewTokens };
+
+    /// <summary>The preference loss of the train section.</summary>
+    [JsonIgnore]
+    public PreferenceLossOptions LossOptions => new(Enum.Parse<PreferenceLossKind>(Train.Loss, ignoreCase: true), Train.Beta, Train.LabelSmoothing, Train.NllWeight);
+
+    /// <summary>The optimization settings of an SFT or train section (the loop's seed drives init, order and dropout).</summary>
+    public TrainOptions TrainOptions(OptimizationSection o)
+    {
+        var l = o.Lora ?? new LoraSection();
+        return new TrainOptions
+        {
+            LearningRate = o.LearningRate, Epochs = o.Epochs, BatchSize = o.BatchSize, GradientAccumulation = o.GradientAccumulation,
+            MaxGradNorm = o.MaxGradNorm, WarmupRatio = o.WarmupRatio,
+            Schedule = Enum.TryParse<ScheduleKind>(o.Schedule, ignoreCase: true, out var kind) ? kind : ScheduleKind.Cosine,
+            Optimizer = new AdamWOptions(WeightDecay: o.WeightDecay), Seed = Seed, CheckpointEvery = o.CheckpointEvery,
+            MaxLength = o.MaxLength, MaxPromptLength = o.MaxPromptLength,
+            Lora = o.FullFineTuning ? null : new LoraConfig(l.R, l.Alpha, l.Dropout, l.TargetModules, l.UseRslora),
         };
     }
 

@@ -15,7 +15,7 @@ public static class IterateReport
         md.AppendLine($"# Self-improvement run `{config.Name}`\n");
         md.AppendLine($"Seed model `{Path.GetFileName(config.SeedModel)}`, {config.Iterations} iteration(s), {config.Generate.Samples} candidates per prompt " +
             $"(T={F(config.Generate.Temperature)}, top-k {config.Generate.TopK}, top-p {F(config.Generate.TopP)}), {config.Judge.Kind} judge " +
-            $"({config.Judge.Prompts}, {config.Judge.Category}), {config.Train.Loss} loss (β={F(config.Train.Beta)}" +
+            $"({Path.GetFileName(config.Judge.Prompts)}, {config.Judge.Category}), {config.Train.Loss} loss (β={F(config.Train.Beta)}" +
             (config.Train.NllWeight > 0 ? $", NLL weight {F(config.Train.NllWeight)}" : "") + $"), seed {config.Seed}. Configuration and versions: `manifest.json`.\n");
 
         if (config.Sft is not null && Read(Path.Combine(run, "sft", TrainStage.SummaryFile)) is JsonObject sft)
@@ -31,7 +31,7 @@ public static class IterateReport
         var iterations = Enumerable.Range(1, config.Iterations).Select(t => (T: t, Dir: Path.Combine(run, $"iter-{t}"))).ToList();
         foreach (var (t, dir) in iterations)
         {
-            if (Read(Path.Combine(dir, "pairs", "report.json")) is not JsonObject p) continue;
+            if (Read(PairStage.ReportPath(Path.Combine(dir, "pairs", "pairs.jsonl"))) is not JsonObject p) continue;
             string why = string.Join(", ", p["no_pair"]!.AsObject().Select(kv => $"{kv.Value} {kv.Key}"));
             md.AppendLine($"| {t} | {p["prompts"]} | {p["pairs"]} | {(why.Length == 0 ? "none" : why)} | {p["judgments"]} | {p["format_failures"]} | " +
                 $"{F(p["score_mean"])} [{F(p["score_min"])}, {F(p["score_max"])}] | {F(p["chosen_length_chars"])} / {F(p["rejected_length_chars"])} |");
@@ -48,19 +48,24 @@ public static class IterateReport
                 $"{F(last["length/chosen"])} / {F(last["length/rejected"])} | {F(s["reference_seconds"])} | {F(s["train_seconds"])} |");
         }
 
-        if (iterations.Any(i => File.Exists(Path.Combine(i.Dir, "eval", "results.json"))))
+        var evaluations = iterations.Select(i => (i.T, Metrics: ReadMetrics(Path.Combine(i.Dir, "eval", IterateStage.EvalResults)))).Where(e => e.Metrics is not null).ToList();
+        if (evaluations.Count > 0)
         {
             md.AppendLine("\n## Evaluation after each iteration\n");
-            foreach (var (t, dir) in iterations)
-                if (Read(Path.Combine(dir, "eval", "results.json")) is JsonObject e)
-                    md.AppendLine($"- iteration {t}: " + string.Join(", ", e.Select(kv => $"{kv.Key} {F(kv.Value)}")));
+            md.AppendLine("Rates are percentages with their 95% interval in brackets.\n");
+            md.AppendLine("| iteration | measure | value | 95% interval | measured on |");
+            md.AppendLine("|---:|---|---:|---|---:|");
+            foreach (var (t, metrics) in evaluations)
+                foreach (var m in metrics!)
+                    md.AppendLine($"| {t} | {m.Name} | {Value(m.Value, m.Unit)} | {(m.Low is double lo && m.High is double hi ? $"[{Value(lo, m.Unit)}, {Value(hi, m.Unit)}]" : "")} | {m.Samples?.ToString() ?? ""} |");
         }
 
         md.AppendLine("\n## Plots\n");
         foreach (var (t, dir) in iterations)
         {
             var links = new List<string>();
-            if (File.Exists(Path.Combine(dir, "pairs", "scores.png"))) links.Add($"![iteration {t} judge scores](iter-{t}/pairs/scores.png)");
+            string scores = PairStage.PlotPath(Path.Combine(dir, "pairs", "pairs.jsonl"));
+            if (File.Exists(scores)) links.Add($"![iteration {t} judge scores](iter-{t}/pairs/{Path.GetFileName(scores)})");
             foreach (var png in new[] { "loss.png", "rewards.png", "accuracy.png", "lengths.png" })
                 if (File.Exists(Path.Combine(dir, "train", "plots", png))) links.Add($"![iteration {t} {png[..^4]}](iter-{t}/train/plots/{png})");
             if (links.Count > 0) md.AppendLine($"Iteration {t}:\n\n" + string.Join("\n", links) + "\n");
@@ -68,7 +73,24 @@ public static class IterateReport
         AtomicFile.WriteAllText(Path.Combine(run, "report.md"), md.ToString());
     }
 
-    static JsonObject? Read(string path) => File.Exists(path) ? JsonNode.Parse(File.ReadAllText(path))?.AsObject() : null;
+    static JsonObject? Read(string path) => File.Exists(path) ? JsonObject.Create(Data.JsonRecords.ReadDocument(path)) : null;
+
+    static List<EvalMetric>? ReadMetrics(string path)
+    {
+        if (!File.Exists(path)) return null;
+        var root = Data.JsonRecords.ReadDocument(path);
+        try
+        {
+            return root.EnumerateArray().Select(m => EvalMetric.FromJson(JsonObject.Create(m)!)).ToList();
+        }
+        catch (Exception e) when (e is InvalidOperationException or NullReferenceException or FormatException)
+        {
+            throw new Data.DataFormatException(path, 1, "not a list of evaluation metrics (name, value, unit, ...); delete it to evaluate again");
+        }
+    }
+
+    /// <summary>A value in its unit: rates (unit "%") as percentages.</summary>
+    static string Value(double value, string unit) => unit == "%" ? $"{F(100 * value)}%" : $"{F(value)} {unit}".TrimEnd();
 
     static string F(JsonNode? value) => value is JsonValue v && v.TryGetValue<double>(out double d) ? F(d) : "n/a";
 

@@ -4,45 +4,51 @@ using System.Text.Json.Nodes;
 using SelfAlign.Data;
 using SelfAlign.IO;
 using SelfAlign.Judging;
-using SelfAlign.Modeling.Lora;
 using SelfAlign.Text;
 using SelfAlign.Training;
 using ScalarType = TorchSharp.torch.ScalarType;
 
 namespace SelfAlign.Pipeline;
 
-/// <summary>Evaluates one iteration's model into a folder and returns headline numbers for the report.</summary>
-public delegate JsonObject IterationEvaluator(string model, string folder, IStageProgress progress);
-
 /// <summary>
 /// The self-improvement loop: after an optional SFT stage on the seed model, for t = 1..T, the
 /// current model generates candidates for its share of the prompt pool, judges them itself, the
 /// judgments become pairs, and a preference loss trains the next model (the merged <c>iter-t/train/model</c>). Everything lives in
 /// <c>&lt;runs&gt;/&lt;name&gt;/[sft/,] iter-&lt;t&gt;/{prompts.jsonl,candidates,judgments,pairs,train,eval}</c>; each stage
-/// marks completion with a <c>done.json</c>, an interrupted stage resumes from its own outputs,
-/// and a run folder started with another configuration is refused. Ends with <c>report.md</c>.
+/// marks completion with a <c>done.json</c>, and an interrupted stage resumes from its own outputs.
+/// The config and its inputs are checked before the first stage. A run started again with a
+/// changed config goes on when no stage that uses the changed keys has started (so a value can
+/// be corrected after a refusal), and is refused otherwise. Ends with <c>report.md</c>.
 /// </summary>
 public static class IterateStage
 {
     const string DoneFile = "done.json";
 
     /// <summary>Runs (or resumes) the loop of <paramref name="config"/> under <paramref name="runsRoot"/>; returns the run folder.</summary>
-    public static string Run(IterateConfig config, string runsRoot, IterationEvaluator? evaluate = null, IStageProgress? progress = null)
+    /// <param name="config">The loop's settings.</param>
+    /// <param name="runsRoot">The folder of run folders.</param>
+    /// <param name="evaluator">Measures each iteration's model, or null.</param>
+    /// <param name="progress">Where progress goes.</param>
+    /// <param name="overwrite">Delete the run folder and start again.</param>
+    public static string Run(IterateConfig config, string runsRoot, IIterationEvaluator? evaluator = null, IStageProgress? progress = null, bool overwrite = false)
     {
         progress ??= SilentProgress.Instance;
+        config.Validate();
+        config.CheckInputs();
+        evaluator?.Check();
         string run = Path.Combine(runsRoot, config.Name);
+        OutputGuard.ClaimFolder(run, "iterate", [new("seed model", config.SeedModel), new("prompt pool", config.Prompts), new("SFT data", config.Sft?.Data),
+            new("config", config.Source)], overwrite);
         Directory.CreateDirectory(run);
-        var manifest = config.ToJson();
-        manifest["prompts_sha256"] = RunManifest.FileSha256(config.Prompts);
-        if (config.Sft is not null) manifest["sft_data_sha256"] = RunManifest.FileSha256(config.Sft.Data);
-        RunManifest.WriteOrCheck(Path.Combine(run, "manifest.json"), "iterate", manifest);
+        ClaimConfig(config, run, progress);
+
         var pool = PromptFile.Read(config.Prompts);
         var dtype = config.Dtype == "f32" ? ScalarType.Float32 : ScalarType.BFloat16;
         string model = config.SeedModel;
         if (config.Sft is { } sft)
         {
             string output = Path.Combine(run, "sft");
-            Stage(output, () => TrainStage.Run(new TrainJob(model, sft.Data, output, Optimization(sft, config.Seed), Loss: null,
+            Stage(output, () => TrainStage.Run(new TrainJob(model, sft.Data, output, config.TrainOptions(sft), Loss: null,
                 DType: sft.FullFineTuning ? ScalarType.Float32 : dtype), progress), progress, "SFT");
             model = Path.Combine(output, "model");
         }
@@ -51,13 +57,12 @@ public static class IterateStage
             string iter = Path.Combine(run, $"iter-{t}");
             progress.Note($"iteration {t} of {config.Iterations}: model {model}");
             string prompts = Path.Combine(iter, "prompts.jsonl");
-            Stage(Path.GetDirectoryName(prompts)!, () => WritePrompts(pool, config, t, prompts), progress, $"iter-{t} prompts");
+            Stage(iter, () => WritePrompts(pool, config, t, prompts), progress, $"iter-{t} prompts");
 
             string candidates = Path.Combine(iter, "candidates", "candidates.jsonl");
             var g = config.Generate;
             Stage(Path.Combine(iter, "candidates"), () => GenerateStage.Run(new GenerateJob(model, prompts, candidates, g.Samples,
-                new SamplingOptions { Temperature = g.Temperature, TopK = g.TopK, TopP = g.TopP, MaxNewTokens = g.MaxNewTokens },
-                config.Seed + (ulong)t, g.BatchSize, DType: dtype), progress), progress, $"iter-{t} candidates");
+                config.Sampling, config.Seed + (ulong)t, g.BatchSize, DType: dtype), progress), progress, $"iter-{t} candidates");
 
             string judgments = Path.Combine(iter, "judgments", "judgments.jsonl");
             var j = config.Judge;
@@ -66,26 +71,25 @@ public static class IterateStage
                     j.Category, j.AdditiveSamples, config.Seed + (ulong)t), dtype, j.BatchTokens), progress), progress, $"iter-{t} judgments");
 
             string pairs = Path.Combine(iter, "pairs", "pairs.jsonl");
-            Stage(Path.Combine(iter, "pairs"), () =>
-            {
-                var report = PairStage.Run(candidates, judgments, pairs, new PairRule(config.Pair.MinMargin, config.Pair.Eta));
-                AtomicFile.WriteAllText(Path.Combine(iter, "pairs", "report.json"), PairStage.ToJson(report).ToJsonString(Indented) + "\n");
-                ScorePlot(report, Path.Combine(iter, "pairs", "scores.png"), t);
-            }, progress, $"iter-{t} pairs");
+            Stage(Path.Combine(iter, "pairs"), () => PairStage.Run(candidates, judgments, pairs, new PairRule(config.Pair.MinMargin, config.Pair.Eta)),
+                progress, $"iter-{t} pairs");
 
             string train = Path.Combine(iter, "train");
             if (File.ReadLines(pairs).Any(l => l.Length > 0))
             {
-                Stage(train, () => TrainStage.Run(TrainJob(config, model, pairs, train, dtype), progress), progress, $"iter-{t} training");
+                var tr = config.Train;
+                Stage(train, () => TrainStage.Run(new TrainJob(model, pairs, train, config.TrainOptions(tr), config.LossOptions,
+                    DType: tr.FullFineTuning ? ScalarType.Float32 : dtype), progress), progress, $"iter-{t} training");
                 model = Path.Combine(train, "model");
             }
             else progress.Note($"iter-{t}: no pairs, so no training; the next iteration keeps {model}");
 
-            if (evaluate is not null)
+            if (evaluator is not null)
             {
                 string eval = Path.Combine(iter, "eval");
                 string current = model;
-                Stage(eval, () => AtomicFile.WriteAllText(Path.Combine(eval, "results.json"), evaluate(current, eval, progress).ToJsonString(Indented) + "\n"),
+                Stage(eval, () => AtomicFile.WriteAllText(Path.Combine(eval, EvalResults),
+                    new JsonArray([.. evaluator.Evaluate(current, eval, progress).Select(m => (JsonNode?)m.ToJson())]).ToJsonString(Indented) + "\n"),
                     progress, $"iter-{t} evaluation");
             }
         }
@@ -93,7 +97,54 @@ public static class IterateStage
         return run;
     }
 
+    /// <summary>The file of an iteration's evaluation metrics, in its eval folder.</summary>
+    public const string EvalResults = "results.json";
+
     static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
+
+    /// <summary>
+    /// Records the config in the run's manifest, or checks it against the one there: a key may
+    /// change only while no stage that uses it has started.
+    /// </summary>
+    static void ClaimConfig(IterateConfig config, string run, IStageProgress progress)
+    {
+        var now = config.ToJson();
+        now["prompts_sha256"] = RunManifest.FileSha256(config.Prompts);
+        if (config.Sft is not null) now["sft_data_sha256"] = RunManifest.FileSha256(config.Sft.Data);
+        string path = Path.Combine(run, OutputGuard.FolderManifest);
+        var before = RunManifest.Read(path)?["config"] as JsonObject;
+        if (before is not null)
+        {
+            var changes = RunManifest.Differences(before, now).ToList();
+            if (changes.Count == 0) return;
+            foreach (var (key, was, will) in changes)
+                if (StartedUsers(run, key).FirstOrDefault() is string used)
+                    throw config.Error(key, $"changed from {was} to {will}, but {used} has already used it; put the old value back to resume, " +
+                        "delete that folder to redo it with the new value, or start a new run (another name, or --overwrite)");
+            progress.Note($"config changed ({string.Join(", ", changes.Select(c => $"{c.Key}: {c.Was} -> {c.Now}"))}); no stage that uses it has started");
+        }
+        RunManifest.Write(path, "iterate", now);
+    }
+
+    /// <summary>The stage folders of the run that have started and use the config key <paramref name="key"/>.</summary>
+    static IEnumerable<string> StartedUsers(string run, string key)
+    {
+        var iterations = Directory.GetDirectories(run, "iter-*").Order(StringComparer.Ordinal).ToArray();
+        IEnumerable<string> Within(string stage) => iterations.Select(i => Path.Combine(i, stage)).Where(Directory.Exists);
+        string section = key.Split('.', '[')[0];
+        return section switch
+        {
+            "iterations" => [],
+            "sft" or "sft_data_sha256" => new[] { Path.Combine(run, "sft") }.Where(Directory.Exists),
+            "generate" => Within("candidates"),
+            "judge" => Within("judgments"),
+            "pair" => Within("pairs"),
+            "train" => Within("train"),
+            "eval" => Within("eval"),
+            // The seed model, the prompt pool, the seed and the dtype shape every stage.
+            _ => new[] { Path.Combine(run, "sft") }.Where(Directory.Exists).Concat(iterations),
+        };
+    }
 
     static void Stage(string folder, Action work, IStageProgress progress, string name)
     {
@@ -119,38 +170,5 @@ public static class IterateStage
         var text = new StringBuilder();
         foreach (int i in chosen) text.Append(lines[pool[i].Line - 1]).Append('\n');
         AtomicFile.WriteAllText(path, text.ToString());
-    }
-
-    static TrainOptions Optimization(IterateConfig.OptimizationSection o, ulong seed)
-    {
-        var l = o.Lora ?? new IterateConfig.LoraSection();
-        return new TrainOptions
-        {
-            LearningRate = o.LearningRate, Epochs = o.Epochs, BatchSize = o.BatchSize, GradientAccumulation = o.GradientAccumulation,
-            MaxGradNorm = o.MaxGradNorm, WarmupRatio = o.WarmupRatio, Schedule = Enum.Parse<ScheduleKind>(o.Schedule, ignoreCase: true),
-            Optimizer = new AdamWOptions(WeightDecay: o.WeightDecay), Seed = seed, CheckpointEvery = o.CheckpointEvery,
-            MaxLength = o.MaxLength, MaxPromptLength = o.MaxPromptLength,
-            Lora = o.FullFineTuning ? null : new LoraConfig(l.R, l.Alpha, l.Dropout, l.TargetModules, l.UseRslora),
-        };
-    }
-
-    static TrainJob TrainJob(IterateConfig c, string model, string pairs, string output, ScalarType dtype)
-    {
-        var tr = c.Train;
-        var loss = new PreferenceLossOptions(Enum.Parse<PreferenceLossKind>(tr.Loss, ignoreCase: true), tr.Beta, tr.LabelSmoothing, tr.NllWeight);
-        return new TrainJob(model, pairs, output, Optimization(tr, c.Seed), loss, DType: tr.FullFineTuning ? ScalarType.Float32 : dtype);
-    }
-
-    static void ScorePlot(PairReport report, string path, int t)
-    {
-        if (report.Scores.Count == 0) return;
-        var plot = new ScottPlot.Plot();
-        var histogram = ScottPlot.Statistics.Histogram.WithBinCount(20, report.Scores.Min(), Math.Max(report.Scores.Max(), report.Scores.Min() + 1e-6));
-        histogram.AddRange(report.Scores);
-        plot.Add.Bars(histogram.Bins, histogram.Counts);
-        plot.Title($"iteration {t}: {report.Judge} judge {(report.Judge == "pairwise" ? "preferences" : "scores")} ({report.Scores.Count})");
-        plot.YLabel("count");
-        byte[] png = plot.GetImageBytes(700, 380, ScottPlot.ImageFormat.Png);
-        AtomicFile.Write(path, s => s.Write(png));
     }
 }

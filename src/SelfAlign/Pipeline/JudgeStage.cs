@@ -33,8 +33,16 @@ public sealed record CandidateJudgeOptions(JudgeKind Kind = JudgeKind.YesNo, str
     string Category = Categories.Chat, int AdditiveSamples = 3, ulong Seed = 0);
 
 /// <summary>A judging run: the judge model (with an optional PEFT adapter merged in), the candidates and where judgments go.</summary>
+/// <param name="Model">The judge model folder.</param>
+/// <param name="Candidates">Candidates JSONL.</param>
+/// <param name="Output">Judgments JSONL (appended to when resuming).</param>
+/// <param name="Options">How to judge.</param>
+/// <param name="DType">Compute dtype.</param>
+/// <param name="BatchTokens">Most padded tokens per forward batch.</param>
+/// <param name="Adapter">A PEFT adapter folder merged into the model, or null.</param>
+/// <param name="Overwrite">Replace an output this command did not write (or start its own over).</param>
 public sealed record JudgeJob(string Model, string Candidates, string Output, CandidateJudgeOptions Options,
-    ScalarType DType = ScalarType.BFloat16, int BatchTokens = 4096, string? Adapter = null);
+    ScalarType DType = ScalarType.BFloat16, int BatchTokens = 4096, string? Adapter = null, bool Overwrite = false);
 
 /// <summary>
 /// Judges the candidates of each prompt with the model itself and appends one JSONL row per
@@ -56,11 +64,14 @@ public static class JudgeStage
         progress ??= SilentProgress.Instance;
         var o = job.Options;
         if (o.Category != AutoCategory && Categories.Normalize(o.Category) is null)
-            throw new ArgumentException($"unknown category '{o.Category}' (use {string.Join(", ", Categories.All)} or {AutoCategory})");
-        if (o.AdditiveSamples < 1) throw new ArgumentException("the additive judge needs at least 1 sample per candidate");
+            throw new InvalidSettingException("category", $"must be {string.Join(", ", Categories.All)} or {AutoCategory}, got '{o.Category}'");
+        if (o.AdditiveSamples < 1) throw new InvalidSettingException("additive_samples", $"must be at least 1, got {o.AdditiveSamples}");
+        if (job.BatchTokens < 1) throw new InvalidSettingException("batch_tokens", $"must be at least 1, got {job.BatchTokens}");
         var prompts = JudgePromptSet.Get(o.Prompts);
-        RunManifest.WriteOrCheck(job.Output + ".manifest.json", "judge", Config(job, prompts));
         var groups = Candidates.Read(job.Candidates);
+        OutputGuard.ClaimFile(job.Output, "judge", [new("candidates file", job.Candidates), new("model", job.Model), new("adapter", job.Adapter),
+            new("prompt set", File.Exists(o.Prompts) ? o.Prompts : null)], job.Overwrite);
+        RunManifest.WriteOrCheck(OutputGuard.ManifestOf(job.Output), "judge", Config(job, prompts));
         using var output = JsonlAppender.Open(job.Output);
         var done = output.Existing.Select(Key).ToHashSet();
         var pending = groups.Select(g => (g.PromptId, Work: Units(g.Samples, o.Kind).Where(u => !done.Contains(u.Key)).ToList()))
@@ -75,7 +86,8 @@ public static class JudgeStage
         var task = progress.Begin($"judging ({o.Kind})", total);
         var clock = Stopwatch.StartNew();
         int finished = 0;
-        foreach (var chunk in pending.Chunk(ChunkPrompts))
+        // Small runs judge fewer prompts at a time so the bar moves; large ones keep the batches full.
+        foreach (var chunk in pending.Chunk(Math.Clamp(pending.Count / 20, 1, ChunkPrompts)))
         {
             var units = chunk.SelectMany(c => c.Work).ToList();
             foreach (var row in Judge(engine, units, o, prompts, CategoriesOf(engine, chunk.Select(c => c.Work[0].First).ToList(), o))) output.Append(row);
@@ -101,9 +113,9 @@ public static class JudgeStage
                 yield return new Unit($"{samples[i].PromptId}\u0000{samples[i].Sample}\u0000{samples[j].Sample}", samples[i], samples[j]);
     }
 
-    static string Key(System.Text.Json.JsonElement row) => row.TryGetProperty("second", out var second)
-        ? $"{row.GetProperty("prompt_id").GetString()}\u0000{row.GetProperty("first").GetInt32()}\u0000{second.GetInt32()}"
-        : $"{row.GetProperty("prompt_id").GetString()}\u0000{row.GetProperty("sample").GetInt32()}";
+    static string Key(JsonRow row) => row.Has("second")
+        ? $"{row.String("prompt_id")}\u0000{row.Int("first")}\u0000{row.Int("second")}"
+        : $"{row.String("prompt_id")}\u0000{row.Int("sample")}";
 
     /// <summary>Each prompt's category: the configured one, or (with <c>auto</c>, for the yes/no judge, the only one that uses it) the model's guess.</summary>
     static Func<string, string> CategoriesOf(ILanguageModel engine, List<Candidate> firsts, CandidateJudgeOptions o)

@@ -14,8 +14,8 @@ public sealed record PairRule(double MinMargin = 0, double Eta = 0.5)
     /// <summary>Throws <see cref="ArgumentException"/> naming the first bad setting.</summary>
     public void Validate()
     {
-        if (!(MinMargin >= 0)) throw new ArgumentException($"minimum margin must be >= 0, got {MinMargin}");
-        if (!(Eta is >= 0.5 and <= 1)) throw new ArgumentException($"eta must be in [0.5, 1], got {Eta}");
+        if (!(MinMargin >= 0) || double.IsInfinity(MinMargin)) throw new InvalidSettingException("min_margin", $"must be >= 0, got {MinMargin}");
+        if (!(Eta is >= 0.5 and <= 1)) throw new InvalidSettingException("eta", $"must be in [0.5, 1], got {Eta}");
     }
 }
 
@@ -37,20 +37,38 @@ public sealed record PairReport(int Prompts, int Pairs, IReadOnlyDictionary<stri
 /// <c>strength</c> and the judge. Pointwise judges (IPO yes/no, Self-Rewarding additive): the
 /// highest- against the lowest-scored candidate, the pair discarded when they tie. Pairwise
 /// (PSO): of all candidate pairs, the one with the highest preference strength, calibrated by η.
+/// Beside the pairs go a report (<c>.report.json</c>), a histogram of the scores (<c>.scores.png</c>)
+/// and the manifest.
 /// </summary>
 public static class PairStage
 {
     /// <summary>Reasons a prompt gives no pair, as the report names them.</summary>
-    public const string FewCandidates = "fewer than 2 judged candidates", Tie = "all scores tied", SmallMargin = "margin below the minimum";
+    public const string FewCandidates = "fewer than 2 judged candidates", Tie = "all scores tied", SmallMargin = "margin below the minimum",
+        SameText = "best and worst are the same text";
 
-    /// <summary>Writes the pairs (atomically) and returns the report.</summary>
-    public static PairReport Run(string candidatesFile, string judgmentsFile, string output, PairRule rule)
+    /// <summary>The report written beside <paramref name="pairs"/>.</summary>
+    public static string ReportPath(string pairs) => Path.ChangeExtension(pairs, ".report.json");
+
+    /// <summary>The score histogram written beside <paramref name="pairs"/>.</summary>
+    public static string PlotPath(string pairs) => Path.ChangeExtension(pairs, ".scores.png");
+
+    /// <summary>Writes the pairs, the report and the plot (each atomically) and returns the report.</summary>
+    public static PairReport Run(string candidatesFile, string judgmentsFile, string output, PairRule rule, bool overwrite = false)
     {
         rule.Validate();
         var groups = Candidates.Read(candidatesFile);
-        var rows = Jsonl.Read(judgmentsFile).Select(r => r.Row).ToList();
-        var byPrompt = rows.ToLookup(r => r.GetProperty("prompt_id").GetString()!);
-        string judge = rows.Count == 0 ? "none" : rows[0].GetProperty("judge").GetString()!;
+        var (judge, judgments) = ReadJudgments(judgmentsFile, groups.ToDictionary(g => g.PromptId, g => g.Samples));
+        OutputGuard.ClaimFile(output, "pair", [new("candidates file", candidatesFile), new("judgments file", judgmentsFile)], overwrite,
+            ReportPath(output), PlotPath(output));
+        RunManifest.Write(OutputGuard.ManifestOf(output), "pair", new JsonObject
+        {
+            ["candidates"] = Path.GetFullPath(candidatesFile),
+            ["candidates_sha256"] = RunManifest.FileSha256(candidatesFile),
+            ["judgments"] = Path.GetFullPath(judgmentsFile),
+            ["judgments_sha256"] = RunManifest.FileSha256(judgmentsFile),
+            ["min_margin"] = rule.MinMargin,
+            ["eta"] = rule.Eta,
+        });
         var noPair = new Dictionary<string, int>();
         var pairs = new List<JsonObject>();
         var lengths = new List<(int Chosen, int Rejected)>();
@@ -58,29 +76,19 @@ public static class PairStage
         int failures = 0;
         foreach (var (promptId, samples) in groups)
         {
-            var mine = byPrompt[promptId].ToList();
+            var mine = judgments[promptId];
             (Candidate Chosen, Candidate Rejected, double ScoreChosen, double ScoreRejected, double? Strength)? pick;
             string? why;
             if (judge == "pairwise")
             {
-                foreach (var r in mine) scores.Add(r.GetProperty("preference").GetDouble());
-                (pick, why) = Pairwise(samples, mine, rule);
+                scores.AddRange(mine.Select(j => j.Score!.Value));
+                (pick, why) = Pairwise(mine, rule);
             }
             else
             {
-                var scored = new List<(Candidate, double)>();
-                foreach (var r in mine)
-                {
-                    if (r.GetProperty("score").ValueKind != JsonValueKind.Number)
-                    {
-                        failures++;
-                        continue;
-                    }
-                    double s = r.GetProperty("score").GetDouble();
-                    scores.Add(s);
-                    scored.Add((samples.First(c => c.Sample == r.GetProperty("sample").GetInt32()), s));
-                    if (r.TryGetProperty("format_failures", out var f)) failures += f.GetInt32();
-                }
+                failures += mine.Sum(j => j.FormatFailures);
+                var scored = mine.Where(j => j.Score is not null).Select(j => (j.First, j.Score!.Value)).ToList();
+                scores.AddRange(scored.Select(s => s.Value));
                 (pick, why) = Pointwise(scored, rule);
             }
             if (pick is not { } p)
@@ -94,7 +102,7 @@ public static class PairStage
                 ["prompt"] = Conversation(p.Chosen.Prompt),
                 ["chosen"] = Assistant(p.Chosen.Text),
                 ["rejected"] = Assistant(p.Rejected.Text),
-                ["category"] = mine.FirstOrDefault().TryGetProperty("category", out var cat) ? cat.GetString() : Categories.Chat,
+                ["category"] = mine.FirstOrDefault()?.Category ?? Categories.Chat,
                 ["score_chosen"] = p.ScoreChosen,
                 ["score_rejected"] = p.ScoreRejected,
                 ["strength"] = p.Strength,
@@ -105,8 +113,49 @@ public static class PairStage
             lengths.Add((p.Chosen.Text.Length, p.Rejected.Text.Length));
         }
         AtomicFile.WriteAllText(output, string.Concat(pairs.Select(p => p.ToJsonString(new JsonSerializerOptions { Encoder = JsonlAppender.RowOptions.Encoder }) + "\n")));
-        return new PairReport(groups.Count, pairs.Count, noPair, judge, scores, failures,
+        var report = new PairReport(groups.Count, pairs.Count, noPair, judge, scores, failures,
             lengths.Count == 0 ? 0 : lengths.Average(l => l.Chosen), lengths.Count == 0 ? 0 : lengths.Average(l => l.Rejected));
+        AtomicFile.WriteAllText(ReportPath(output), ToJson(report).ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
+        PairPlots.ScoreHistogram(report, PlotPath(output));
+        return report;
+    }
+
+    /// <summary>One judgment: a candidate's score (pointwise) or a candidate pair's preference for the first (pairwise, in <see cref="Score"/>).</summary>
+    sealed record Judgment(Candidate First, Candidate? Second, double? Score, int FormatFailures, string? Category);
+
+    /// <summary>The judgments of each prompt, every row checked against the candidates; all rows must come from one judge.</summary>
+    static (string Judge, Dictionary<string, List<Judgment>> ByPrompt) ReadJudgments(string file, Dictionary<string, List<Candidate>> candidates)
+    {
+        var byPrompt = candidates.Keys.ToDictionary(k => k, _ => new List<Judgment>());
+        string? judge = null;
+        foreach (var row in Jsonl.Read(file))
+        {
+            string kind = row.String("judge");
+            if (kind is not ("yesno" or "additive" or "pairwise")) throw row.Error($"'judge' must be yesno, additive or pairwise, got '{kind}'");
+            if (judge is not null && kind != judge) throw row.Error($"'judge' is {kind}, but the rows before it are {judge}; judgments of one file come from one judge");
+            judge = kind;
+            string id = row.String("prompt_id");
+            if (!candidates.TryGetValue(id, out var samples)) throw row.Error($"'prompt_id' '{id}' is not in the candidates file");
+            Candidate Sample(string field)
+            {
+                int index = row.Int(field);
+                return samples.Find(c => c.Sample == index) ?? throw row.Error($"'{field}' {index}: prompt '{id}' has no such candidate");
+            }
+            string? category = row.OptionalString("category");
+            if (kind == "pairwise")
+            {
+                double preference = row.Number("preference");
+                if (!(preference is >= 0 and <= 1)) throw row.Error($"'preference' must be in [0, 1], got {preference}");
+                byPrompt[id].Add(new Judgment(Sample("first"), Sample("second"), preference, 0, category));
+            }
+            else
+            {
+                // A null score is a judgment whose every sample failed to parse.
+                int failures = row.Has("format_failures") ? row.Int("format_failures") : 0;
+                byPrompt[id].Add(new Judgment(Sample("sample"), null, row.OptionalNumber("score"), failures, category));
+            }
+        }
+        return (judge ?? "none", byPrompt);
     }
 
     static ((Candidate, Candidate, double, double, double?)?, string?) Pointwise(List<(Candidate C, double S)> scored, PairRule rule)
@@ -117,18 +166,18 @@ public static class PairStage
         var worst = scored.MinBy(s => s.S);
         if (best.S == worst.S) return (null, Tie);
         if (best.S - worst.S < rule.MinMargin) return (null, SmallMargin);
+        if (best.C.Text == worst.C.Text) return (null, SameText);
         return ((best.C, worst.C, best.S, worst.S, null), null);
     }
 
-    static ((Candidate, Candidate, double, double, double?)?, string?) Pairwise(List<Candidate> samples, List<JsonElement> judged, PairRule rule)
+    static ((Candidate, Candidate, double, double, double?)?, string?) Pairwise(List<Judgment> judged, PairRule rule)
     {
         if (judged.Count == 0) return (null, FewCandidates);
-        var strongest = judged.MaxBy(r => Math.Abs(r.GetProperty("preference").GetDouble() - 0.5));
-        double p = strongest.GetProperty("preference").GetDouble(), strength = Math.Max(p, 1 - p);
+        var strongest = judged.MaxBy(j => Math.Abs(j.Score!.Value - 0.5))!;
+        double p = strongest.Score!.Value, strength = Math.Max(p, 1 - p);
         if (strength - 0.5 < rule.MinMargin) return (null, SmallMargin);
-        var first = samples.First(c => c.Sample == strongest.GetProperty("first").GetInt32());
-        var second = samples.First(c => c.Sample == strongest.GetProperty("second").GetInt32());
-        var (winner, loser) = p >= 0.5 ? (first, second) : (second, first);
+        var (winner, loser) = p >= 0.5 ? (strongest.First, strongest.Second!) : (strongest.Second!, strongest.First);
+        if (winner.Text == loser.Text) return (null, SameText);
         return ((winner, loser, strength, 1 - strength, PairwiseJudge.Calibrate(strength, rule.Eta)), null);
     }
 

@@ -18,8 +18,9 @@ namespace SelfAlign.Pipeline;
 /// <param name="Loss">Preference loss settings, or null for SFT.</param>
 /// <param name="ChatTemplate">Render prompts with the chat template (string prompts become one user turn); false: TRL's raw-text handling.</param>
 /// <param name="DType">Compute dtype of the base model (bf16 for LoRA; f32 for full fine-tuning).</param>
+/// <param name="Overwrite">Replace an output folder this command did not write (or start its own over).</param>
 public sealed record TrainJob(string Model, string Data, string Output, TrainOptions Options, PreferenceLossOptions? Loss,
-    bool ChatTemplate = true, ScalarType DType = ScalarType.BFloat16);
+    bool ChatTemplate = true, ScalarType DType = ScalarType.BFloat16, bool Overwrite = false);
 
 /// <summary>What a finished training run reports (also <c>summary.json</c>).</summary>
 public sealed record TrainSummary(int Examples, int Steps, double ReferenceSeconds, double TrainSeconds, IReadOnlyDictionary<string, double> Final);
@@ -41,49 +42,63 @@ public static class TrainStage
         progress ??= SilentProgress.Instance;
         job.Options.Validate();
         job.Loss?.Validate();
-        Directory.CreateDirectory(job.Output);
-        RunManifest.WriteOrCheck(Path.Combine(job.Output, "manifest.json"), job.Loss is null ? "sft" : "train", Config(job));
-        string summaryPath = Path.Combine(job.Output, SummaryFile);
-        if (File.Exists(summaryPath)) return JsonSerializer.Deserialize<TrainSummary>(File.ReadAllText(summaryPath), Snake)!;
-
+        string command = job.Loss is null ? "sft" : "train";
+        // Every row is read and tokenized before anything is written, so bad data leaves no output behind.
         var tokenizer = Tokenizer.Load(job.Model);
         var encoder = new CompletionTokenizer(tokenizer, job.ChatTemplate ? Text.ChatTemplate.For(tokenizer) : null, job.Options.MaxLength, job.Options.MaxPromptLength);
         int padId = tokenizer.Special.PadId ?? tokenizer.Special.EosId ?? 0;
+        List<TokenizedCompletion>? examples = null;
+        List<TokenizedPair>? pairs = null;
+        if (job.Loss is null)
+            examples = TrainingData.ReadSft(job.Data).Select(r => Encode(encoder, r.Prompt, r.Completion, job.Data, r.Line)).ToList();
+        else
+        {
+            var rows = TrainingData.ReadPreferences(job.Data);
+            if (job.Loss.Kind == PreferenceLossKind.Pso && rows.FirstOrDefault(r => r.Strength is null) is { } bare)
+                throw new Data.DataFormatException(job.Data, bare.Line, "the PSO loss needs a 'strength' on every pair (pairs from the pairwise judge have one)");
+            pairs = rows.Select(r => new TokenizedPair(r.Id, Encode(encoder, r.Prompt, r.Chosen, job.Data, r.Line),
+                Encode(encoder, r.Prompt, r.Rejected, job.Data, r.Line), r.Strength)).ToList();
+        }
+
+        OutputGuard.ClaimFolder(job.Output, command, [new("model", job.Model), new("training data", job.Data)], job.Overwrite);
+        Directory.CreateDirectory(job.Output);
+        RunManifest.WriteOrCheck(Path.Combine(job.Output, OutputGuard.FolderManifest), command, Config(job));
+        string summaryPath = Path.Combine(job.Output, SummaryFile);
+        if (File.Exists(summaryPath)) return ReadSummary(summaryPath);
+
         using var model = ModelFolder.Load(job.Model, new LoadOptions(job.DType));
         var clock = Stopwatch.StartNew();
         ITrainingObjective objective;
         double referenceSeconds = 0;
-        if (job.Loss is null)
-        {
-            var rows = TrainingData.ReadSft(job.Data);
-            objective = new SftObjective(model, rows.Select(r => Encode(encoder, r.Prompt, r.Completion, job.Data, r.Line)).ToList(), padId);
-        }
+        if (examples is not null) objective = new SftObjective(model, examples, padId);
         else
         {
-            var rows = TrainingData.ReadPreferences(job.Data);
-            var pairs = rows.Select(r => new TokenizedPair(r.Id, Encode(encoder, r.Prompt, r.Chosen, job.Data, r.Line),
-                Encode(encoder, r.Prompt, r.Rejected, job.Data, r.Line), r.Strength)).ToList();
-            if (job.Loss.Kind == PreferenceLossKind.Pso && rows.FirstOrDefault(r => r.Strength is null) is { } bare)
-                throw new Data.DataFormatException(job.Data, bare.Line, "the PSO loss needs a 'strength' on every pair (pairs from the pairwise judge have one)");
-            var bar = progress.Begin("reference log-probs", pairs.Count);
+            var bar = progress.Begin("reference log-probs", pairs!.Count);
             int computed = 0;
             var reference = ReferenceLogProbs.Load(model, pairs, Path.Combine(job.Output, "reference_logps.jsonl"), padId,
                 onPairs: n => { computed += n; bar.Increment(n); });
             bar.Increment(pairs.Count - computed);   // the pairs a resumed run found cached
             referenceSeconds = clock.Elapsed.TotalSeconds;
-            objective = new PreferenceObjective(model, pairs, reference, job.Loss, padId);
+            objective = new PreferenceObjective(model, pairs, reference, job.Loss!, padId);
         }
 
         IProgressTask? steps = null;
+        int total = 0;
         var trainer = new Trainer(model, job.Options, job.Output)
         {
+            OnResume = step =>
+            {
+                progress.Note($"Resuming training from the checkpoint at step {step} of {total}.");
+                steps!.Increment(step);
+            },
             OnStep = p =>
             {
                 steps!.Increment(1);
                 steps.Describe($"training loss {p.Loss:F4} {p.TokensPerSecond:F0} tok/s");
             },
         };
-        steps = progress.Begin("training", trainer.TotalSteps(objective.Count));
+        total = trainer.TotalSteps(objective.Count);
+        steps = progress.Begin("training", total);
         var trainClock = Stopwatch.StartNew();
         trainer.Run(objective);
         double trainSeconds = trainClock.Elapsed.TotalSeconds;
@@ -102,6 +117,19 @@ public static class TrainStage
         AtomicFile.WriteAllText(summaryPath, JsonSerializer.Serialize(summary, new JsonSerializerOptions(Snake) { WriteIndented = true }) + "\n");
         progress.Note($"wrote {Path.Combine(job.Output, "model")}" + (job.Options.Lora is null ? "" : $" and {Path.Combine(job.Output, "adapter")}"));
         return summary;
+    }
+
+    static TrainSummary ReadSummary(string path)
+    {
+        var bytes = Data.JsonRecords.ReadUtf8(path);
+        try
+        {
+            return JsonSerializer.Deserialize<TrainSummary>(bytes, Snake) ?? throw new JsonException("empty");
+        }
+        catch (JsonException e)
+        {
+            throw new Data.DataFormatException(path, (int)(e.LineNumber ?? 0) + 1, $"damaged summary ({JsonMessages.Describe(e)}); delete it to finish the run again");
+        }
     }
 
     static TokenizedCompletion Encode(CompletionTokenizer encoder, ExamplePrompt prompt, string completion, string file, int line)

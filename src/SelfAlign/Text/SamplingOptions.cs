@@ -30,11 +30,11 @@ public sealed record SamplingOptions
     /// <summary>Checks the ranges; throws <see cref="ArgumentException"/> naming the bad option.</summary>
     public void Validate()
     {
-        if (Temperature < 0) throw new ArgumentException($"temperature must be >= 0, got {Temperature}");
-        if (TopK < 0) throw new ArgumentException($"top-k must be >= 0, got {TopK}");
-        if (TopP is <= 0 or > 1) throw new ArgumentException($"top-p must be in (0, 1], got {TopP}");
-        if (MinP is < 0 or > 1) throw new ArgumentException($"min-p must be in [0, 1], got {MinP}");
-        if (RepetitionPenalty <= 0) throw new ArgumentException($"repetition penalty must be > 0, got {RepetitionPenalty}");
-        if (MaxNewTokens < 1) throw new ArgumentException($"max new tokens must be >= 1, got {MaxNewTokens}");
+        if (!(Temperature >= 0) || double.IsInfinity(Temperature)) throw new InvalidSettingException("temperature", $"must be >= 0 (0: greedy), got {Temperature}");
+        if (TopK < 0) throw new InvalidSettingException("top_k", $"must be >= 0 (0: off), got {TopK}");
+        if (!(TopP is > 0 and <= 1)) throw new InvalidSettingException("top_p", $"must be in (0, 1], got {TopP}");
+        if (!(MinP is >= 0 and <= 1)) throw new InvalidSettingException("min_p", $"must be in [0, 1], got {MinP}");
+        if (!(RepetitionPenalty > 0) || double.IsInfinity(RepetitionPenalty)) throw new InvalidSettingException("repetition_penalty", $"must be > 0 (1: none), got {RepetitionPenalty}");
+        if (MaxNewTokens < 1) throw new InvalidSettingException("max_new_tokens", $"must be at least 1, got {MaxNewTokens}");
     }
 }

@@ -62,7 +62,7 @@ public static class TokenizerFolder
         }
         catch (JsonException e)
         {
-            throw new ModelFormatException(file, $"invalid JSON at line {e.LineNumber + 1}: {e.Message}");
+            throw new ModelFormatException(file, JsonMessages.WithPosition(e));
         }
     }
 
@@ -75,7 +75,7 @@ public static class TokenizerFolder
         }
         catch (JsonException e)
         {
-            throw new ModelFormatException(file, $"invalid JSON at line {e.LineNumber + 1}: {e.Message}");
+            throw new ModelFormatException(file, JsonMessages.WithPosition(e));
         }
     }
 

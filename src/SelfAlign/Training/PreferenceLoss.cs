@@ -28,9 +28,9 @@ public sealed record PreferenceLossOptions(PreferenceLossKind Kind = PreferenceL
     /// <summary>Throws when a setting is out of range.</summary>
     public void Validate()
     {
-        if (!(Beta > 0)) throw new ArgumentException($"beta must be positive (got {Beta})");
-        if (LabelSmoothing is < 0 or >= 0.5) throw new ArgumentException($"label smoothing must be in [0, 0.5) (got {LabelSmoothing})");
-        if (NllWeight < 0) throw new ArgumentException($"the NLL weight must not be negative (got {NllWeight})");
+        if (!(Beta > 0) || double.IsInfinity(Beta)) throw new InvalidSettingException("beta", $"must be positive, got {Beta}");
+        if (!(LabelSmoothing is >= 0 and < 0.5)) throw new InvalidSettingException("label_smoothing", $"must be in [0, 0.5), got {LabelSmoothing}");
+        if (!(NllWeight >= 0) || double.IsInfinity(NllWeight)) throw new InvalidSettingException("nll_weight", $"must be >= 0, got {NllWeight}");
     }
 }
 

@@ -24,8 +24,8 @@ public static class ReferenceLogProbs
         int padId, int batchTokens = 4096, Action<int>? onPairs = null)
     {
         using var output = JsonlAppender.Open(file);
-        var values = output.Existing.ToDictionary(r => r.GetProperty("id").GetString()!,
-            r => (r.GetProperty("chosen").GetSingle(), r.GetProperty("rejected").GetSingle()));
+        var values = new Dictionary<string, (float Chosen, float Rejected)>();
+        foreach (var row in output.Existing) values[row.String("id")] = ((float)row.Number("chosen"), (float)row.Number("rejected"));
         var missing = pairs.Where(p => !values.ContainsKey(p.Id)).OrderBy(p => Math.Max(p.Chosen.Length, p.Rejected.Length)).ToList();
         var adapter = model.Adapter;
         model.Adapter = null;

@@ -39,17 +39,19 @@ public sealed record TrainOptions
     /// <summary>Throws <see cref="ArgumentException"/> naming the first bad setting.</summary>
     public void Validate()
     {
-        if (!(LearningRate > 0)) throw new ArgumentException($"learning rate must be positive, got {LearningRate}");
-        if (Epochs < 1) throw new ArgumentException($"epochs must be at least 1, got {Epochs}");
-        if (BatchSize < 1) throw new ArgumentException($"batch size must be at least 1, got {BatchSize}");
-        if (GradientAccumulation < 1) throw new ArgumentException($"gradient accumulation must be at least 1, got {GradientAccumulation}");
-        if (MaxGradNorm < 0) throw new ArgumentException($"max grad norm must be 0 (off) or positive, got {MaxGradNorm}");
-        if (!(WarmupRatio is >= 0 and < 1)) throw new ArgumentException($"warm-up ratio must be in [0, 1), got {WarmupRatio}");
-        if (CheckpointEvery < 1) throw new ArgumentException($"checkpoint interval must be at least 1 step, got {CheckpointEvery}");
-        if (KeepCheckpoints < 1) throw new ArgumentException($"keep at least 1 checkpoint, got {KeepCheckpoints}");
-        if (MaxSteps is < 1) throw new ArgumentException($"max steps must be at least 1, got {MaxSteps}");
-        if (MaxPromptLength < 1 || MaxLength <= MaxPromptLength)
-            throw new ArgumentException($"need 0 < max prompt length ({MaxPromptLength}) < max length ({MaxLength})");
+        if (!(LearningRate > 0) || double.IsInfinity(LearningRate)) throw new InvalidSettingException("learning_rate", $"must be positive, got {LearningRate}");
+        if (Epochs < 1) throw new InvalidSettingException("epochs", $"must be at least 1, got {Epochs}");
+        if (BatchSize < 1) throw new InvalidSettingException("batch_size", $"must be at least 1, got {BatchSize}");
+        if (GradientAccumulation < 1) throw new InvalidSettingException("gradient_accumulation", $"must be at least 1, got {GradientAccumulation}");
+        if (!(MaxGradNorm >= 0) || double.IsInfinity(MaxGradNorm)) throw new InvalidSettingException("max_grad_norm", $"must be 0 (off) or positive, got {MaxGradNorm}");
+        if (!(WarmupRatio is >= 0 and < 1)) throw new InvalidSettingException("warmup_ratio", $"must be in [0, 1), got {WarmupRatio}");
+        if (!(Optimizer.WeightDecay >= 0) || double.IsInfinity(Optimizer.WeightDecay)) throw new InvalidSettingException("weight_decay", $"must be >= 0, got {Optimizer.WeightDecay}");
+        if (CheckpointEvery < 1) throw new InvalidSettingException("checkpoint_every", $"must be at least 1 step, got {CheckpointEvery}");
+        if (KeepCheckpoints < 1) throw new InvalidSettingException("keep_checkpoints", $"must be at least 1, got {KeepCheckpoints}");
+        if (MaxSteps is < 1) throw new InvalidSettingException("max_steps", $"must be at least 1, got {MaxSteps}");
+        if (MaxPromptLength < 1) throw new InvalidSettingException("max_prompt_length", $"must be at least 1, got {MaxPromptLength}");
+        if (MaxLength <= MaxPromptLength)
+            throw new InvalidSettingException("max_length", $"must be more than max_prompt_length ({MaxPromptLength}) to leave room for the completion, got {MaxLength}");
         Lora?.Validate();
     }
 }

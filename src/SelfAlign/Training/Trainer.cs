@@ -36,6 +36,9 @@ public sealed class Trainer(CausalLm model, TrainOptions options, string folder)
     /// <summary>The trained adapter, once <see cref="Run"/> has created it (null for full fine-tuning).</summary>
     public LoraAdapter? Adapter { get; private set; }
 
+    /// <summary>Called once, with the step reached, when a run resumes from a checkpoint.</summary>
+    public Action<int>? OnResume { get; init; }
+
     /// <summary>Called after every optimizer step.</summary>
     public Action<TrainProgress>? OnStep { get; init; }
 
@@ -61,6 +64,7 @@ public sealed class Trainer(CausalLm model, TrainOptions options, string folder)
         var schedule = new LearningRateSchedule(options.LearningRate, options.Schedule, total, LearningRateSchedule.Warmup(options.WarmupRatio, total));
 
         int start = Resume(parameters, optimizer);
+        if (start > 0) OnResume?.Invoke(start);
         KeepMetricsUpTo(start);
         using var metrics = JsonlAppender.Open(Path.Combine(folder, MetricsFile));
         int[]? order = null;

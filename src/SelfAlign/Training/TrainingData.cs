@@ -35,6 +35,8 @@ public static class TrainingData
                 var all = RowFields.Messages(messages, file, line, "messages");
                 if (all.Count < 2 || all[^1].Role != "assistant")
                     throw new DataFormatException(file, line, "'messages' must end with an assistant message after at least one other");
+                if (string.IsNullOrWhiteSpace(all[^1].Content))
+                    throw new DataFormatException(file, line, "the last message of 'messages' is empty: there is nothing to train on");
                 rows.Add(new SftExample(id, line, new ExamplePrompt(all.Take(all.Count - 1).ToArray(), null), all[^1].Content));
                 continue;
             }
@@ -57,8 +59,9 @@ public static class TrainingData
                     throw new DataFormatException(file, line, "'strength' must be a number in [0, 1]");
                 strength = s.GetDouble();
             }
-            rows.Add(new PreferenceExample(RowFields.Id(row, file, line), line, Prompt(row, file, line),
-                Completion(row, "chosen", file, line), Completion(row, "rejected", file, line), strength));
+            string chosen = Completion(row, "chosen", file, line), rejected = Completion(row, "rejected", file, line);
+            if (chosen == rejected) throw new DataFormatException(file, line, "'chosen' and 'rejected' are the same text, which teaches nothing");
+            rows.Add(new PreferenceExample(RowFields.Id(row, file, line), line, Prompt(row, file, line), chosen, rejected, strength));
         }
         return Checked(rows, file, r => (r.Id, r.Line));
     }
@@ -78,17 +81,23 @@ public static class TrainingData
     static ExamplePrompt Prompt(JsonElement row, string file, int line)
     {
         if (!row.TryGetProperty("prompt", out var prompt)) throw new DataFormatException(file, line, "missing 'prompt'");
-        if (prompt.ValueKind == JsonValueKind.String) return new ExamplePrompt(null, prompt.GetString());
+        if (prompt.ValueKind == JsonValueKind.String)
+            return prompt.GetString()!.Length > 0 ? new ExamplePrompt(null, prompt.GetString()) : throw new DataFormatException(file, line, "'prompt' is empty");
         return new ExamplePrompt(RowFields.Messages(prompt, file, line, "prompt"), null);
     }
 
     static string Completion(JsonElement row, string field, string file, int line)
     {
         if (!row.TryGetProperty(field, out var value)) throw new DataFormatException(file, line, $"missing '{field}'");
-        if (value.ValueKind == JsonValueKind.String) return value.GetString()!;
-        var messages = RowFields.Messages(value, file, line, field);
-        if (messages.Count != 1 || messages[0].Role != "assistant")
-            throw new DataFormatException(file, line, $"'{field}' must be a string or a list of one assistant message");
-        return messages[0].Content;
+        string text;
+        if (value.ValueKind == JsonValueKind.String) text = value.GetString()!;
+        else
+        {
+            var messages = RowFields.Messages(value, file, line, field);
+            if (messages.Count != 1 || messages[0].Role != "assistant")
+                throw new DataFormatException(file, line, $"'{field}' must be a string or a list of one assistant message");
+            text = messages[0].Content;
+        }
+        return string.IsNullOrWhiteSpace(text) ? throw new DataFormatException(file, line, $"'{field}' is empty: there is nothing to train on") : text;
     }
 }

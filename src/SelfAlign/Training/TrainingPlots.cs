@@ -36,7 +36,9 @@ public static class TrainingPlots
                 line.LegendText = metric;
                 line.MarkerSize = rows.Count > 40 ? 0 : 4;
             }
-            if (present.Length > 1) plot.ShowLegend();
+            // Beside the chart, not over it; steps are whole numbers.
+            if (present.Length > 1) plot.ShowLegend(ScottPlot.Edge.Right);
+            plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericAutomatic { IntegerTicksOnly = true };
             plot.Title(title);
             plot.XLabel("optimizer step");
             string path = Path.Combine(folder, file);

@@ -34,7 +34,7 @@ public sealed class TextCommandsTests : IDisposable
         File.WriteAllText(input, "{\"text\": \"ok\"}\n{\"txt\": \"typo\"}\n");
         var bad = CliRunner.Run("tokenize", "--model", qwen, "--jsonl", input);
         Assert.Equal(2, bad.Code);
-        Assert.Contains($"{input}:2: missing string field 'text'", bad.Err);
+        Assert.Contains($"{input}:2: missing 'text'", bad.Err);
     }
 
     [Fact]

@@ -77,7 +77,7 @@ public sealed class IterateTests : IDisposable
             Assert.Equal(3, File.ReadLines(Path.Combine(iter, "prompts.jsonl")).Count());
             Assert.Equal(9, File.ReadLines(Path.Combine(iter, "candidates", "candidates.jsonl")).Count());
             Assert.Equal(9, File.ReadLines(Path.Combine(iter, "judgments", "judgments.jsonl")).Count());
-            var report = JsonNode.Parse(File.ReadAllText(Path.Combine(iter, "pairs", "report.json")))!;
+            var report = JsonNode.Parse(File.ReadAllText(Path.Combine(iter, "pairs", "pairs.report.json")))!;
             int pairs = (int)report["pairs"]!;
             Assert.Equal(3, pairs + report["no_pair"]!.AsObject().Sum(kv => (int)kv.Value!));
             Assert.True(pairs > 0);

@@ -63,6 +63,6 @@ public sealed class JudgeStageTests : IDisposable
         var manifest = JsonNode.Parse(File.ReadAllText(Path.Combine(_dir, "judgments-auto.jsonl.manifest.json")))!["config"]!;
         Assert.Equal("auto", (string)manifest["category"]!);
         Assert.Null(manifest["prompt"]);
-        Assert.Throws<ArgumentException>(() => Judge("poetry"));
+        Assert.Equal("category", Assert.Throws<InvalidSettingException>(() => Judge("poetry")).Setting);
     }
 }

@@ -102,8 +102,8 @@ public sealed class PreferenceLossTests
     [Fact]
     public void Bad_settings_are_refused()
     {
-        Assert.Throws<ArgumentException>(() => PreferenceLoss.Compute(Pairs(), new PreferenceLossOptions(Beta: 0)));
-        Assert.Throws<ArgumentException>(() => PreferenceLoss.Compute(Pairs(), new PreferenceLossOptions(LabelSmoothing: 0.5)));
+        Assert.Throws<InvalidSettingException>(() => PreferenceLoss.Compute(Pairs(), new PreferenceLossOptions(Beta: 0)));
+        Assert.Throws<InvalidSettingException>(() => PreferenceLoss.Compute(Pairs(), new PreferenceLossOptions(LabelSmoothing: 0.5)));
         Assert.Throws<ArgumentException>(() => PreferenceLoss.Compute(Pairs(), new PreferenceLossOptions(PreferenceLossKind.Pso)));
     }
 }

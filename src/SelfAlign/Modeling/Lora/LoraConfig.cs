@@ -24,12 +24,12 @@ public sealed record LoraConfig(int Rank = 16, double Alpha = 32, double Dropout
     /// <summary>Throws <see cref="ArgumentException"/> naming the first bad setting.</summary>
     public void Validate()
     {
-        if (Rank < 1) throw new ArgumentException($"LoRA rank must be at least 1, got {Rank}");
-        if (!(Alpha > 0) || double.IsInfinity(Alpha)) throw new ArgumentException($"LoRA alpha must be positive, got {Alpha}");
-        if (!(Dropout >= 0 && Dropout < 1)) throw new ArgumentException($"LoRA dropout must be in [0, 1), got {Dropout}");
-        if (Targets.Count == 0) throw new ArgumentException("LoRA needs at least one target module");
+        if (Rank < 1) throw new InvalidSettingException("lora.r", $"must be at least 1, got {Rank}");
+        if (!(Alpha > 0) || double.IsInfinity(Alpha)) throw new InvalidSettingException("lora.alpha", $"must be positive, got {Alpha}");
+        if (!(Dropout >= 0 && Dropout < 1)) throw new InvalidSettingException("lora.dropout", $"must be in [0, 1), got {Dropout}");
+        if (Targets.Count == 0) throw new InvalidSettingException("lora.target_modules", "needs at least one module");
         foreach (var t in Targets)
             if (!AllLinear.Contains(t))
-                throw new ArgumentException($"unknown LoRA target module '{t}' (known: {string.Join(", ", AllLinear)})");
+                throw new InvalidSettingException("lora.target_modules", $"has an unknown module '{t}' (known: {string.Join(", ", AllLinear)})");
     }
 }

@@ -9,7 +9,7 @@ namespace SelfAlign.Modeling.Safetensors;
 /// The weights of a model folder: a single <c>model.safetensors</c>, or shards listed by
 /// <c>model.safetensors.index.json</c>. Presents all tensors under one name space.
 /// </summary>
-public sealed class Checkpoint : IDisposable
+public sealed partial class Checkpoint : IDisposable
 {
     /// <summary>File name of a single-file checkpoint.</summary>
     public const string SingleFile = "model.safetensors";
@@ -65,7 +65,7 @@ public sealed class Checkpoint : IDisposable
         }
         catch (JsonException e)
         {
-            throw new ModelFormatException(index, $"invalid JSON: {e.Message}", e);
+            throw new ModelFormatException(index, JsonMessages.WithPosition(e), e);
         }
         var files = new Dictionary<string, SafetensorsFile>();
         var owner = new Dictionary<string, SafetensorsFile>();
@@ -98,6 +98,9 @@ public sealed class Checkpoint : IDisposable
     /// <summary>
     /// Writes tensors as a model folder's checkpoint: one file when they fit in
     /// <paramref name="maxShardBytes"/>, otherwise numbered shards and the index, named as Hugging Face names them.
+    /// A checkpoint already in the folder is replaced whole: its index goes first (so an
+    /// interrupted write leaves a folder that fails to load rather than one that mixes old and
+    /// new weights), and its files that the new checkpoint does not use go last.
     /// </summary>
     public static void Write(string folder, IReadOnlyList<KeyValuePair<string, Tensor>> tensors, long maxShardBytes = 5_000_000_000,
         IReadOnlyDictionary<string, string>? metadata = null)
@@ -118,9 +121,12 @@ public sealed class Checkpoint : IDisposable
             current += bytes;
             total += bytes;
         }
+        File.Delete(Path.Combine(folder, IndexFile));
+        var written = new List<string>();
         if (shards.Count == 1)
         {
             SafetensorsWriter.Write(Path.Combine(folder, SingleFile), shards[0], metadata);
+            RemoveOtherWeights(folder, [SingleFile]);
             return;
         }
         var weightMap = new JsonObject();
@@ -128,13 +134,28 @@ public sealed class Checkpoint : IDisposable
         {
             string name = $"model-{i + 1:D5}-of-{shards.Count:D5}.safetensors";
             SafetensorsWriter.Write(Path.Combine(folder, name), shards[i], metadata);
+            written.Add(name);
             foreach (var kv in shards[i]) weightMap[kv.Key] = name;
         }
         var sorted = new JsonObject(weightMap.OrderBy(kv => kv.Key, StringComparer.Ordinal)
             .Select(kv => KeyValuePair.Create(kv.Key, (JsonNode?)kv.Value!.GetValue<string>())));
         var index = new JsonObject { ["metadata"] = new JsonObject { ["total_size"] = total }, ["weight_map"] = sorted };
         AtomicFile.WriteAllText(Path.Combine(folder, IndexFile), index.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+        RemoveOtherWeights(folder, written);
     }
+
+    /// <summary>Deletes the checkpoint files of <paramref name="folder"/> (single file or shards) other than <paramref name="keep"/>.</summary>
+    static void RemoveOtherWeights(string folder, IReadOnlyCollection<string> keep)
+    {
+        foreach (string file in Directory.EnumerateFiles(folder, "model*.safetensors"))
+        {
+            string name = Path.GetFileName(file);
+            if ((name == SingleFile || ShardName().IsMatch(name)) && !keep.Contains(name)) File.Delete(file);
+        }
+    }
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"^model-\d{5}-of-\d{5}\.safetensors$")]
+    private static partial System.Text.RegularExpressions.Regex ShardName();
 
     /// <inheritdoc />
     public void Dispose()

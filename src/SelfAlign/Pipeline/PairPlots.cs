@@ -1,0 +1,28 @@
+using SelfAlign.IO;
+
+namespace SelfAlign.Pipeline;
+
+/// <summary>The histogram of a judge's scores that goes beside the pairs.</summary>
+public static class PairPlots
+{
+    /// <summary>Writes a histogram of the report's scores on their own range (nothing when there are none).</summary>
+    public static void ScoreHistogram(PairReport report, string path)
+    {
+        if (report.Scores.Count == 0) return;
+        double min = report.Scores.Min(), max = report.Scores.Max();
+        // A single value still gets a readable bin around it.
+        double pad = max > min ? 0 : Math.Max(1e-3, Math.Abs(min) * 0.05);
+        var histogram = ScottPlot.Statistics.Histogram.WithBinCount(Math.Clamp(report.Scores.Count / 4, 5, 30), min - pad, max + pad);
+        histogram.AddRange(report.Scores);
+        var plot = new ScottPlot.Plot();
+        plot.Add.Histogram(histogram);
+        plot.Axes.Margins(horizontal: 0.02, vertical: 0.05);
+        plot.Axes.Left.TickGenerator = new ScottPlot.TickGenerators.NumericAutomatic { IntegerTicksOnly = true };
+        bool pairwise = report.Judge == "pairwise";
+        plot.Title($"{report.Judge} judge: {report.Scores.Count} {(pairwise ? "pair preferences" : "candidate scores")}, {report.Pairs} pairs kept");
+        plot.XLabel(pairwise ? "p(first candidate better)" : report.Judge == "yesno" ? "p(Yes) / (p(Yes) + p(No))" : "mean score (0-5)");
+        plot.YLabel(pairwise ? "candidate pairs" : "candidates");
+        byte[] png = plot.GetImageBytes(720, 400, ScottPlot.ImageFormat.Png);
+        AtomicFile.Write(path, s => s.Write(png));
+    }
+}
