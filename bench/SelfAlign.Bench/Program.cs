@@ -11,11 +11,12 @@ return which switch
     "tokenize" => TokenizerBench.Run(),
     "judge" => JudgeBench.Run(threads, args.Skip(2).ToArray()),
     "dpo" => DpoBench.Run(threads),
+    "sample" => SamplerBench.Run(),
     _ => Usage(),
 };
 
 static int Usage()
 {
-    Console.Error.WriteLine("usage: bench [model|generate|tokenize|judge|dpo] [threads] [config.json | pairs]");
+    Console.Error.WriteLine("usage: bench [model|generate|tokenize|judge|dpo|sample] [threads] [config.json | pairs]");
     return 2;
 }

@@ -45,10 +45,14 @@ internal static class CliProgress
             double _done;
             string _description = description;
 
+            bool _ended;
+
             public void Increment(double amount)
             {
                 _done += amount;
-                if (_done >= total || _clock.Elapsed - _printed >= Interval) Print();
+                if (_ended) return;
+                _ended = _done >= total;
+                if (_ended || _clock.Elapsed - _printed >= Interval) Print();
             }
 
             public void Describe(string description) => _description = description;

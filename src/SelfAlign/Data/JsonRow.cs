@@ -33,6 +33,9 @@ public readonly record struct JsonRow(string File, int Line, JsonElement Element
     /// <summary>A number field.</summary>
     public double Number(string name) => Field(name) is { ValueKind: JsonValueKind.Number } v ? v.GetDouble() : throw Error($"'{name}' must be a number");
 
+    /// <summary>A number field that must be present but may be null (a value that could not be measured).</summary>
+    public double? NumberOrNull(string name) => Field(name).ValueKind == JsonValueKind.Null ? null : Number(name);
+
     /// <summary>A number field that may be absent or null.</summary>
     public double? OptionalNumber(string name) => Has(name) ? Number(name) : null;
 

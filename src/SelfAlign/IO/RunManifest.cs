@@ -53,7 +53,16 @@ public static class RunManifest
     public static JsonObject? Read(string path)
     {
         if (!File.Exists(path)) return null;
-        var root = JsonRecords.ReadDocument(path);
+        JsonElement root;
+        try
+        {
+            root = JsonRecords.ReadDocument(path);
+        }
+        catch (DataFormatException e)
+        {
+            throw new DataFormatException(path, e.Line, $"damaged manifest ({e.Reason}); it records how the output was made: repair it, " +
+                "or pass --overwrite to start the output over");
+        }
         return root.ValueKind == JsonValueKind.Object && JsonObject.Create(root) is JsonObject o && o["config"] is JsonObject
             ? o : throw new DataFormatException(path, 1, "not a SelfAlign manifest (no 'config' object); move it away or delete it");
     }

@@ -239,7 +239,7 @@ public sealed record IterateConfig
             }
             catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException or ModelFormatException)
             {
-                throw Error(key, e.Message);
+                throw Error(key, $"cannot be read: {e.Message}");
             }
         }
         Input("seed_model", () => ModelConfig.Load(Path.Combine(SeedModel, ModelFolder.ConfigFile)));

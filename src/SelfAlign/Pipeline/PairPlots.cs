@@ -12,11 +12,16 @@ public static class PairPlots
         double min = report.Scores.Min(), max = report.Scores.Max();
         // A single value still gets a readable bin around it.
         double pad = max > min ? 0 : Math.Max(1e-3, Math.Abs(min) * 0.05);
-        var histogram = ScottPlot.Statistics.Histogram.WithBinCount(Math.Clamp(report.Scores.Count / 4, 5, 30), min - pad, max + pad);
-        histogram.AddRange(report.Scores);
+        (min, max) = (min - pad, max + pad);
+        int bins = Math.Clamp(report.Scores.Count / 4, 5, 30);
+        double width = (max - min) / bins;
+        var counts = new double[bins];
+        foreach (double s in report.Scores) counts[Math.Min(bins - 1, (int)((s - min) / width))]++;
         var plot = new ScottPlot.Plot();
-        plot.Add.Histogram(histogram);
-        plot.Axes.Margins(horizontal: 0.02, vertical: 0.05);
+        // Each bar spans its bin, with a small gap, so the axis reads as the scores' own range.
+        var bars = plot.Add.Bars(counts.Select((c, i) => new ScottPlot.Bar { Position = min + (i + 0.5) * width, Value = c, Size = 0.9 * width }).ToArray());
+        plot.Axes.SetLimitsX(min - 0.02 * (max - min), max + 0.02 * (max - min));
+        plot.Axes.SetLimitsY(0, counts.Max() * 1.08);
         plot.Axes.Left.TickGenerator = new ScottPlot.TickGenerators.NumericAutomatic { IntegerTicksOnly = true };
         bool pairwise = report.Judge == "pairwise";
         plot.Title($"{report.Judge} judge: {report.Scores.Count} {(pairwise ? "pair preferences" : "candidate scores")}, {report.Pairs} pairs kept");

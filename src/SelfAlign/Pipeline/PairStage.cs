@@ -152,7 +152,7 @@ public static class PairStage
             {
                 // A null score is a judgment whose every sample failed to parse.
                 int failures = row.Has("format_failures") ? row.Int("format_failures") : 0;
-                byPrompt[id].Add(new Judgment(Sample("sample"), null, row.OptionalNumber("score"), failures, category));
+                byPrompt[id].Add(new Judgment(Sample("sample"), null, row.NumberOrNull("score"), failures, category));
             }
         }
         return (judge ?? "none", byPrompt);

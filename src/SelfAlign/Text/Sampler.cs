@@ -1,3 +1,6 @@
+using System.Buffers;
+using System.Numerics.Tensors;
+
 namespace SelfAlign.Text;
 
 /// <summary>
@@ -19,110 +22,160 @@ public static class Sampler
         IReadOnlySet<int>? seen, ref RandomStream random)
     {
         int v = Math.Min(vocabSize, logits.Length);
-        double logZ = LogSumExp(logits[..v]);
-        var scores = new float[v];
-        logits[..v].CopyTo(scores);
-        if (options.RepetitionPenalty != 1 && seen is not null)
+        // A pooled buffer: a fresh vocabulary-sized array per token would cost more than the draw.
+        float[] buffer = ArrayPool<float>.Shared.Rent(v);
+        try
         {
-            float penalty = (float)options.RepetitionPenalty;
-            foreach (int t in seen)
-                if (t < v) scores[t] = scores[t] > 0 ? scores[t] / penalty : scores[t] * penalty;
-        }
+            var scores = buffer.AsSpan(0, v);
+            double logZ = LogSumExp(logits[..v], scores);
+            logits[..v].CopyTo(scores);
+            if (options.RepetitionPenalty != 1 && seen is not null)
+            {
+                float penalty = (float)options.RepetitionPenalty;
+                foreach (int t in seen)
+                    if (t < v) scores[t] = scores[t] > 0 ? scores[t] / penalty : scores[t] * penalty;
+            }
 
-        int token = options.Greedy ? ArgMax(scores) : Draw(scores, options, ref random);
-        return (token, (float)(logits[token] - logZ));
+            int token = options.Greedy ? TensorPrimitives.IndexOfMax(scores) : Draw(scores, options, ref random);
+            return (token, (float)(logits[token] - logZ));
+        }
+        finally
+        {
+            ArrayPool<float>.Shared.Return(buffer);
+        }
     }
 
-    static int Draw(float[] scores, SamplingOptions options, ref RandomStream random)
+    /// <summary>
+    /// A draw from the tempered, truncated distribution. With top-k the k candidates are sorted and
+    /// top-p and min-p apply to that list, as Hugging Face's warpers chain. Without it, top-p and
+    /// min-p keep every token at or above a weight cut, found without sorting the vocabulary, and
+    /// the draw scans the kept tokens in id order (ties at the cut are kept).
+    /// </summary>
+    static int Draw(Span<float> scores, SamplingOptions options, ref RandomStream random)
     {
-        double inv = 1 / options.Temperature;
-        int[] candidates = Candidates(scores, options, inv);
-        float max = scores[candidates[0]];
-        foreach (int i in candidates) max = Math.Max(max, scores[i]);
-        var weight = new Dictionary<int, double>(candidates.Length);
-        foreach (int i in candidates) weight[i] = Math.Exp((scores[i] - max) * inv);
-        // Candidates in descending order (ties by id), so the draw is the same on every run.
-        Array.Sort(candidates, (a, b) => weight[b].CompareTo(weight[a]) is var c && c != 0 ? c : a.CompareTo(b));
-        int keep = candidates.Length;
-        if (options.TopK > 0) keep = Math.Min(keep, options.TopK);
-        double mass = 0;
-        for (int j = 0; j < keep; j++) mass += weight[candidates[j]];
+        float inv = (float)(1 / options.Temperature);
+        if (options.TopK > 0 && options.TopK < scores.Length) return DrawTopK(scores, options, inv, ref random);
+        float max = TensorPrimitives.Max(scores);
+        TensorPrimitives.Subtract(scores, max, scores);
+        TensorPrimitives.Multiply(scores, inv, scores);
+        // scores now hold log-weights in (-inf, 0]; the most likely token has weight 1.
+        if (options.TopP >= 1 && options.MinP <= 0)
+        {
+            TensorPrimitives.Exp(scores, scores);
+            return Scan(scores, 0, TensorPrimitives.Sum(scores), ref random);
+        }
+        float[] buffer = ArrayPool<float>.Shared.Rent(scores.Length);
+        try
+        {
+            var weights = buffer.AsSpan(0, scores.Length);
+            TensorPrimitives.Exp(scores, weights);
+            float cut = options.TopP < 1 ? TopPCut(scores, weights, options.TopP) : 0;
+            if (options.MinP > 0) cut = Math.Max(cut, (float)options.MinP);
+            double kept = 0;
+            foreach (float w in weights) if (w >= cut) kept += w;
+            return Scan(weights, cut, kept, ref random);
+        }
+        finally
+        {
+            ArrayPool<float>.Shared.Return(buffer);
+        }
+    }
+
+    /// <summary>Draws a token among those with weight at least <paramref name="cut"/>, in id order; <paramref name="kept"/> is their total weight.</summary>
+    static int Scan(ReadOnlySpan<float> weights, float cut, double kept, ref RandomStream random)
+    {
+        // Should rounding leave u past the scan's sum, the last kept token takes it.
+        double u = random.NextDouble() * kept;
+        int last = 0;
+        for (int i = 0; i < weights.Length; i++)
+        {
+            if (weights[i] < cut || weights[i] <= 0) continue;
+            last = i;
+            u -= weights[i];
+            if (u < 0) return i;
+        }
+        return last;
+    }
+
+    /// <summary>
+    /// The weight of the token that crosses p in descending order: a histogram of the
+    /// log-weights finds the bin where the cumulative mass crosses p, and only that bin's tokens
+    /// are sorted.
+    /// </summary>
+    static float TopPCut(ReadOnlySpan<float> logWeights, ReadOnlySpan<float> weights, double p)
+    {
+        const int Bins = 2048;
+        float low = TensorPrimitives.Min(logWeights);
+        if (!(low < 0)) return 1;
+        float scale = Bins / -low;
+        var mass = new double[Bins + 1];
+        for (int i = 0; i < weights.Length; i++) mass[(int)((logWeights[i] - low) * scale)] += weights[i];
+        double target = p * TensorPrimitives.Sum(weights), above = 0;
+        int bin = Bins;
+        while (bin > 0 && above + mass[bin] < target) above += mass[bin--];
+        var members = new List<(float Weight, int Id)>();
+        for (int i = 0; i < weights.Length; i++)
+            if ((int)((logWeights[i] - low) * scale) == bin) members.Add((weights[i], i));
+        members.Sort((a, b) => b.Weight.CompareTo(a.Weight) is var c && c != 0 ? c : a.Id.CompareTo(b.Id));
+        foreach (var (w, _) in members)
+        {
+            above += w;
+            if (above >= target) return w;
+        }
+        return members[^1].Weight;
+    }
+
+    /// <summary>Top-k: the k highest scores, sorted (ties by id), then top-p and min-p on that list.</summary>
+    static int DrawTopK(ReadOnlySpan<float> scores, SamplingOptions options, float inv, ref RandomStream random)
+    {
+        var heap = new PriorityQueue<int, float>(options.TopK + 1);
+        for (int i = 0; i < scores.Length; i++)
+        {
+            if (heap.Count == options.TopK && heap.TryPeek(out _, out float least) && scores[i] <= least) continue;
+            heap.Enqueue(i, scores[i]);
+            if (heap.Count > options.TopK) heap.Dequeue();
+        }
+        var candidates = heap.UnorderedItems.Select(e => (Id: e.Element, Score: e.Priority)).ToArray();
+        float max = candidates.Max(c => c.Score);
+        var sorted = candidates.Select(c => (c.Id, Weight: Math.Exp((c.Score - max) * inv))).ToList();
+        sorted.Sort((a, b) => b.Weight.CompareTo(a.Weight) is var c && c != 0 ? c : a.Id.CompareTo(b.Id));
+        int keep = sorted.Count;
+        double mass = sorted.Sum(c => c.Weight);
         if (options.TopP < 1)
         {
             // Renormalized after top-k, as Hugging Face's warpers chain; the token that crosses p stays.
             double cumulative = 0;
             for (int j = 0; j < keep; j++)
             {
-                cumulative += weight[candidates[j]] / mass;
+                cumulative += sorted[j].Weight / mass;
                 if (cumulative >= options.TopP) { keep = j + 1; break; }
             }
         }
         if (options.MinP > 0)
         {
-            double floor = options.MinP * weight[candidates[0]];
+            double floor = options.MinP * sorted[0].Weight;
             int j = 1;
-            while (j < keep && weight[candidates[j]] >= floor) j++;
+            while (j < keep && sorted[j].Weight >= floor) j++;
             keep = j;
         }
-
         double kept = 0;
-        for (int j = 0; j < keep; j++) kept += weight[candidates[j]];
+        for (int j = 0; j < keep; j++) kept += sorted[j].Weight;
         double u = random.NextDouble() * kept;
         for (int j = 0; j < keep; j++)
         {
-            u -= weight[candidates[j]];
-            if (u < 0) return candidates[j];
+            u -= sorted[j].Weight;
+            if (u < 0) return sorted[j].Id;
         }
-        return candidates[keep - 1];
+        return sorted[keep - 1].Id;
     }
 
-    /// <summary>
-    /// The tokens truncation can keep, found without sorting the vocabulary: with top-k, those at or
-    /// above the k-th largest score; with top-p alone, those at or above (1 - p) / V in probability
-    /// (everything below holds less than 1 - p of the mass together, so top-p always drops it).
-    /// </summary>
-    static int[] Candidates(float[] scores, SamplingOptions options, double inv)
+    /// <summary>log Σ exp(x), vectorized; <paramref name="scratch"/> (as long as x) is overwritten.</summary>
+    static double LogSumExp(ReadOnlySpan<float> x, Span<float> scratch)
     {
-        int v = scores.Length;
-        float threshold = float.NegativeInfinity;
-        if (options.TopK > 0 && options.TopK < v)
-        {
-            var heap = new PriorityQueue<int, float>(options.TopK + 1);
-            for (int i = 0; i < v; i++)
-            {
-                if (heap.Count == options.TopK && heap.TryPeek(out _, out float least) && scores[i] <= least) continue;
-                heap.Enqueue(i, scores[i]);
-                if (heap.Count > options.TopK) heap.Dequeue();
-            }
-            heap.TryPeek(out _, out threshold);
-        }
-        else if (options.TopP < 1)
-        {
-            float max = scores.Max();
-            double total = 0;
-            foreach (float x in scores) total += Math.Exp((x - max) * inv);
-            // p_i >= floor  <=>  score_i >= max + T * log(floor * total)
-            threshold = (float)(max + Math.Log((1 - options.TopP) / v * total) / inv);
-        }
-        var list = new List<int>();
-        for (int i = 0; i < v; i++) if (scores[i] >= threshold) list.Add(i);
-        return list.ToArray();
-    }
-
-    static int ArgMax(float[] scores)
-    {
-        int best = 0;
-        for (int i = 1; i < scores.Length; i++) if (scores[i] > scores[best]) best = i;
-        return best;
-    }
-
-    static double LogSumExp(ReadOnlySpan<float> x)
-    {
-        float max = float.NegativeInfinity;
-        foreach (float f in x) if (f > max) max = f;
-        double sum = 0;
-        foreach (float f in x) sum += Math.Exp(f - max);
-        return max + Math.Log(sum);
+        float max = TensorPrimitives.Max(x);
+        TensorPrimitives.Subtract(x, max, scratch);
+        TensorPrimitives.Exp(scratch, scratch);
+        return max + Math.Log(TensorPrimitives.Sum(scratch));
     }
 }
 
