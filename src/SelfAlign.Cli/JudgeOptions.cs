@@ -27,6 +27,9 @@ internal sealed class JudgeOptions
 
     public IEnumerable<Option> All => [Model, Adapter, Data, Format, Labels, Limit, Seed, SkipInvalid, BatchTokens, DType];
 
+    /// <summary>Checks the model folder's config and weight headers, before anything is written.</summary>
+    public void CheckModel(ParseResult parse) => ModelFolder.Check(parse.GetRequiredValue(Model).FullName);
+
     /// <summary>The files and folders the command reads, for the output claim.</summary>
     public IEnumerable<IO.NamedInput> Inputs(ParseResult parse) =>
         [new("model", parse.GetRequiredValue(Model).FullName), new("adapter", parse.GetValue(Adapter)?.FullName),

@@ -62,6 +62,7 @@ internal static class BenchCommand
             var (items, skipped) = o.LoadData(parse);
             var data = parse.GetRequiredValue(o.Data);
             string outDir = parse.GetRequiredValue(output).FullName;
+            o.CheckModel(parse);
             OutputGuard.ClaimFolder(outDir, "bench", [.. o.Inputs(parse), new("prompt set", File.Exists(parse.GetValue(prompts)) ? parse.GetValue(prompts) : null)],
                 parse.GetValue(overwrite));
 

@@ -30,6 +30,7 @@ internal static class CategorizeCommand
             var format = o.ParseFormat(parse);
             var (items, _) = o.LoadData(parse);
             string outDir = parse.GetRequiredValue(output).FullName;
+            o.CheckModel(parse);
             OutputGuard.ClaimFolder(outDir, "categorize", o.Inputs(parse), parse.GetValue(overwrite));
             Directory.CreateDirectory(outDir);
             RunManifest.WriteOrCheck(Path.Combine(outDir, OutputGuard.FolderManifest), "categorize", new JsonObject

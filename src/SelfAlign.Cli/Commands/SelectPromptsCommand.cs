@@ -42,6 +42,7 @@ internal static class SelectPromptsCommand
                 .Select(i => new LabeledPair(i.Prompt, i.Chosen[0], i.Rejected[0], i.Category!, i.Subset))
                 .ToArray();
             string outDir = parse.GetRequiredValue(output).FullName;
+            o.CheckModel(parse);
             OutputGuard.ClaimFolder(outDir, "select-prompts", [.. o.Inputs(parse), new("candidate pool", poolFile)], parse.GetValue(overwrite));
             var engine = o.LoadEngine(parse);
             using var model = engine.Model;

@@ -51,6 +51,20 @@ public static class ModelFolder
         return model;
     }
 
+    /// <summary>
+    /// Checks a model folder without loading its weights: <c>config.json</c>, and every tensor's
+    /// presence, shape and dtype from the safetensors headers. Commands call it before they write
+    /// anything, so a bad folder leaves no output behind.
+    /// </summary>
+    public static ModelConfig Check(string folder)
+    {
+        if (!Directory.Exists(folder)) throw new ModelFormatException(folder, "model folder not found");
+        var config = ModelConfig.Load(Path.Combine(folder, ConfigFile));
+        using var checkpoint = Checkpoint.Open(folder);
+        Validate(config, checkpoint, folder);
+        return config;
+    }
+
     /// <summary>The stored dtypes the engine converts to its compute dtype: floating point only.</summary>
     static readonly ScalarType[] ComputableWeights = [ScalarType.BFloat16, ScalarType.Float16, ScalarType.Float32, ScalarType.Float64];
 

@@ -63,7 +63,7 @@ public static class GenerateStage
         progress ??= SilentProgress.Instance;
         job.Validate();
         var rows = PromptFile.Read(job.Prompts);
-        var config = ModelConfig.Load(Path.Combine(job.Model, ModelFolder.ConfigFile));
+        var config = ModelFolder.Check(job.Model);
         var tokenizer = Tokenizer.Load(job.Model);
         var template = ChatTemplate.For(tokenizer);
         var (prompts, cut) = Fit(rows, rows.Select(r => (IReadOnlyList<int>)tokenizer.Encode(Render(r, template, job))).ToList(), config.MaxPositionEmbeddings, job);

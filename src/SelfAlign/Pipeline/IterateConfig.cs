@@ -242,7 +242,7 @@ public sealed record IterateConfig
                 throw Error(key, $"cannot be read: {e.Message}");
             }
         }
-        Input("seed_model", () => ModelConfig.Load(Path.Combine(SeedModel, ModelFolder.ConfigFile)));
+        Input("seed_model", () => ModelFolder.Check(SeedModel));
         Input("seed_model", () => Tokenizer.Load(SeedModel));
         Input("prompts", () => PromptFile.Read(Prompts));
         if (Sft is not null) Input("sft.data", () => TrainingData.ReadSft(Sft.Data));

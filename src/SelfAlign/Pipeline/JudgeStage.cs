@@ -69,6 +69,7 @@ public static class JudgeStage
         if (job.BatchTokens < 1) throw new InvalidSettingException("batch_tokens", $"must be at least 1, got {job.BatchTokens}");
         var prompts = JudgePromptSet.Get(o.Prompts);
         var groups = Candidates.Read(job.Candidates);
+        ModelFolder.Check(job.Model);
         OutputGuard.ClaimFile(job.Output, "judge", [new("candidates file", job.Candidates), new("model", job.Model), new("adapter", job.Adapter),
             new("prompt set", File.Exists(o.Prompts) ? o.Prompts : null)], job.Overwrite);
         RunManifest.WriteOrCheck(OutputGuard.ManifestOf(job.Output), "judge", Config(job, prompts));

@@ -60,6 +60,7 @@ public static class TrainStage
                 Encode(encoder, r.Prompt, r.Rejected, job.Data, r.Line), r.Strength)).ToList();
         }
 
+        ModelFolder.Check(job.Model);
         OutputGuard.ClaimFolder(job.Output, command, [new("model", job.Model), new("training data", job.Data)], job.Overwrite);
         Directory.CreateDirectory(job.Output);
         RunManifest.WriteOrCheck(Path.Combine(job.Output, OutputGuard.FolderManifest), command, Config(job));

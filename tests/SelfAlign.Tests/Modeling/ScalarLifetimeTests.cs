@@ -14,8 +14,10 @@ namespace SelfAlign.Tests.Modeling;
 /// Native scalars outlive the calls that read them. TorchSharp leaves the scalars it makes from
 /// .NET numbers to the finalizer, which can free one while libtorch reads it; before the engine
 /// held its scalars explicitly (<see cref="Scalars"/>), training under GC pressure failed here with
-/// c10's "Expected false to be true" within a few hundred steps.
+/// c10's "Expected false to be true" within a few hundred steps. Forced collections stall every
+/// thread of the process, so these tests run alone.
 /// </summary>
+[Collection(GcPressureCollection.Name)]
 public sealed class ScalarLifetimeTests(ITestOutputHelper output) : IDisposable
 {
     readonly string _dir = Directory.CreateTempSubdirectory("selfalign-scalars-").FullName;
@@ -37,7 +39,7 @@ public sealed class ScalarLifetimeTests(ITestOutputHelper output) : IDisposable
         var objective = new PreferenceObjective(model, pairs, reference, new PreferenceLossOptions(PreferenceLossKind.Dpo, NllWeight: 0.5), padId: 0);
         var options = new TrainOptions
         {
-            LearningRate = 1e-3, BatchSize = 2, MaxSteps = 200, CheckpointEvery = 1000,
+            LearningRate = 1e-3, BatchSize = 2, MaxSteps = 150, CheckpointEvery = 1000,
             Optimizer = new AdamWOptions(WeightDecay: 0.01), Lora = new LoraConfig(4, 8, 0.1),
         };
         var errors = new List<string>();
@@ -62,7 +64,7 @@ public sealed class ScalarLifetimeTests(ITestOutputHelper output) : IDisposable
             Capture(errors, () =>
             {
                 using var first = model.Forward(prompt, null, cache, LogitPositions.Last);
-                for (int step = 0; step < 100; step++)
+                for (int step = 0; step < 80; step++)
                 {
                     using var scope = NewDisposeScope();
                     model.Forward(tensor(Ids(4).Select(i => (long)i).ToArray(), [4, 1]), null, cache, LogitPositions.Last);
@@ -136,4 +138,11 @@ public sealed class ScalarLifetimeTests(ITestOutputHelper output) : IDisposable
 
     static bool DisposesScalar(string callee) => callee.StartsWith("TorchSharp.Scalar::Dispose", StringComparison.Ordinal)
         || callee == "System.IDisposable::Dispose()";
+}
+
+/// <summary>Tests that force garbage collections in a loop must not share the process with other tests.</summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class GcPressureCollection
+{
+    public const string Name = "gc-pressure";
 }
