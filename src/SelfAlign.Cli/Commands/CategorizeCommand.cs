@@ -86,14 +86,15 @@ internal static class CategorizeCommand
                 ["accuracy"] = matrix.Accuracy,
             }.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
             AtomicFile.WriteAllText(Path.Combine(outDir, "report.md"),
-                $"# Categorizer vs the data's categories\n\n{matrix.Total} records; the model agrees on {100 * matrix.Accuracy:F2}%.\n" +
+                $"# Categorizer vs the data's categories\n\n{matrix.Total} records; the model agrees on " +
+                $"{BenchReport.WithInterval(matrix.Accuracy, Proportion.Wilson(matrix.Accuracy, matrix.Total))}% of them (95% interval in brackets).\n" +
                 "Rows: the data's category; columns: the model's.\n\n" + matrix.ToMarkdown() + "\n");
 
             var table = new Table().Border(TableBorder.Rounded).AddColumn("data \\ model");
             foreach (var l in matrix.Labels) table.AddColumn(l);
             for (int i = 0; i < matrix.Labels.Count; i++) table.AddRow([matrix.Labels[i], .. matrix.Counts[i].Select(c => c.ToString())]);
             console.Write(table);
-            console.MarkupLine($"agreement {100 * matrix.Accuracy:F2}% over {matrix.Total} records; wrote [bold]{Markup.Escape(Path.Combine(outDir, "report.md"))}[/]");
+            console.MarkupLine($"agreement {Markup.Escape(BenchReport.WithInterval(matrix.Accuracy, Proportion.Wilson(matrix.Accuracy, matrix.Total)))}% over {matrix.Total} records; wrote [bold]{Markup.Escape(Path.Combine(outDir, "report.md"))}[/]");
             return 0;
         });
         return command;

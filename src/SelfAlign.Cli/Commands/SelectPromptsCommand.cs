@@ -76,12 +76,12 @@ internal static class SelectPromptsCommand
             AtomicFile.WriteAllText(Path.Combine(outDir, "candidates.json"), json.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
             AtomicFile.WriteAllText(Path.Combine(outDir, "report.md"), Report(results, chosen));
 
-            var table = new Table().Border(TableBorder.Rounded).AddColumn("category").AddColumn("pairs").AddColumn("accuracy %").AddColumn("candidate");
+            var table = new Table().Border(TableBorder.Rounded).AddColumn("category").AddColumn("pairs").AddColumn("accuracy % [[95% CI]]").AddColumn("candidate");
             foreach (var r in results)
             {
                 bool best = chosen.ByCategory.GetValueOrDefault(r.Category) == r.Prompt;
                 string text = Markup.Escape(r.Prompt.Length > 90 ? r.Prompt[..87] + "..." : r.Prompt);
-                table.AddRow(r.Category, r.Pairs.ToString(), $"{100 * r.Accuracy:F1}", best ? $"[bold green]{text}[/]" : text);
+                table.AddRow(r.Category, r.Pairs.ToString(), Markup.Escape(BenchReport.WithInterval(r.Accuracy, Proportion.Wilson(r.Accuracy, r.Pairs))), best ? $"[bold green]{text}[/]" : text);
             }
             console.Write(table);
             console.MarkupLine($"wrote [bold]{Markup.Escape(Path.Combine(outDir, "prompts.json"))}[/]");
@@ -93,12 +93,13 @@ internal static class SelectPromptsCommand
     static string Report(IReadOnlyList<CandidateResult> results, JudgePromptSet chosen)
     {
         var md = new StringBuilder("# Prompt selection\n\nEach candidate judged the same labeled pairs of its category; the best (bold) is kept.\n\n");
-        md.AppendLine("| category | pairs | accuracy % | candidate |\n|---|---:|---:|---|");
+        md.AppendLine("Accuracies are percentages with their 95% interval (Wilson, over the pairs) in brackets; chance is 50%.\n");
+        md.AppendLine("| category | pairs | accuracy % [95% CI] | candidate |\n|---|---:|---:|---|");
         foreach (var r in results)
         {
             string text = r.Prompt.Replace("|", "\\|").Replace("\n", " ");
             bool best = chosen.ByCategory.GetValueOrDefault(r.Category) == r.Prompt;
-            md.AppendLine($"| {r.Category} | {r.Pairs} | {(100 * r.Accuracy).ToString("F1", CultureInfo.InvariantCulture)} | {(best ? $"**{text}**" : text)} |");
+            md.AppendLine($"| {r.Category} | {r.Pairs} | {BenchReport.WithInterval(r.Accuracy, Proportion.Wilson(r.Accuracy, r.Pairs))} | {(best ? $"**{text}**" : text)} |");
         }
         return md.ToString();
     }

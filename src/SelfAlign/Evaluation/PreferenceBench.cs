@@ -47,7 +47,8 @@ public static class PreferenceBench
 
         var watch = Stopwatch.StartNew();
         int comparisons = 0;
-        foreach (var chunk in pending.Chunk(judge.ChunkSize))
+        // Small runs judge fewer records at a time so progress moves; large ones keep the judge's batches full.
+        foreach (var chunk in pending.Chunk(Math.Clamp(pending.Length / 20, 1, judge.ChunkSize)))
         {
             var choices = Categorize(chunk, categorizer, categorizeAll);
             var verdicts = judge.Judge(chunk, choices.Select(c => c.Category).ToArray());
