@@ -24,6 +24,15 @@ internal static class TemplateCommand
             var file = parse.GetRequiredValue(messages).FullName;
             var json = Data.JsonRecords.ReadDocument(file);
             if (json.ValueKind == JsonValueKind.Object && json.TryGetProperty("messages", out var inner)) json = inner;
+            if (json.ValueKind != JsonValueKind.Array)
+                throw new Data.DataFormatException(file, 1, "expected a list of {\"role\", \"content\"} messages, or an object with one under \"messages\"");
+            int index = 0;
+            foreach (var m in json.EnumerateArray())
+            {
+                if (m.ValueKind != JsonValueKind.Object || !m.TryGetProperty("role", out var role) || role.ValueKind != JsonValueKind.String)
+                    throw new Data.DataFormatException(file, 1, $"messages[{index}] needs a string 'role'");
+                index++;
+            }
             var template = ChatTemplate.For(tokenizer);
             if (template.IsFallback) Console.Error.WriteLine("note: the model ships no chat template; using ChatML");
             string text = template.Render(json, parse.GetValue(generation), CliOptions.ParseTemplateArgs(parse.GetValue(templateArgs)));

@@ -71,7 +71,7 @@ public static partial class ConfigKeys
             return new DataFormatException(file, line, $"unknown key '{name}'{(key.Length > 0 && !key.EndsWith(name, StringComparison.Ordinal) ? $" in '{key}'" : "")} (known keys: {known})");
         }
         if (e.Message.StartsWith("The JSON value could not be converted", StringComparison.Ordinal) && TypeAt(root, key) is Type type)
-            return new DataFormatException(file, line, $"'{key}' must be {Word(type)}");
+            return new DataFormatException(file, line, key.Length == 0 ? $"the file must hold {Word(type)}" : $"'{key}' must be {Word(type)}");
         return new DataFormatException(file, line, $"{(key.Length > 0 ? $"'{key}': " : "")}{JsonMessages.Describe(e)}");
     }
 

@@ -24,6 +24,19 @@ public static class TokenizerFolder
     {
         string file = Path.Combine(folder, TokenizerFile);
         if (!File.Exists(file)) throw new ModelFormatException(folder, $"no {TokenizerFile} (SelfAlign reads Hugging Face fast tokenizers)");
+        try
+        {
+            return Build(folder, file);
+        }
+        catch (Exception e) when (e is KeyNotFoundException or InvalidOperationException or IndexOutOfRangeException or FormatException)
+        {
+            // A field of the wrong shape somewhere the checks above do not look.
+            throw new ModelFormatException(file, $"not a tokenizer.json SelfAlign can read: {e.Message}");
+        }
+    }
+
+    static Tokenizer Build(string folder, string file)
+    {
         var config = ReadObject(Path.Combine(folder, ConfigFile));
         var modelConfig = ReadObject(Path.Combine(folder, ModelFolder.ConfigFile));
 
