@@ -35,11 +35,8 @@ public static class OutputGuard
         if (Directory.Exists(file)) throw new OutputConflictException($"{file}: is a folder; this output is a file");
         string manifest = ManifestOf(file);
         var held = companions.Select(Path.GetFullPath).Prepend(manifest).Prepend(file).Where(HoldsData).ToList();
-        if (held.Count > 0 && Owner(manifest) is var owner && owner != command)
-        {
-            if (!overwrite) throw Foreign(held[0], command, owner, manifest);
-        }
         if (overwrite) foreach (var path in held) File.Delete(path);
+        else if (held.Count > 0 && Owner(manifest) is var owner && owner != command) throw Foreign(held[0], command, owner, manifest);
         AtomicFile.RemoveStaleTemps(Path.GetDirectoryName(file)!, [file, manifest, .. companions.Select(Path.GetFullPath)]);
     }
 
@@ -52,11 +49,6 @@ public static class OutputGuard
                 throw new OutputConflictException($"{folder}: {(SamePath(folder, input.Path) ? "is" : "holds")} the {input.Name} this command reads; write the output to another folder");
         if (File.Exists(folder)) throw new OutputConflictException($"{folder}: is a file; this output is a folder");
         if (!Directory.Exists(folder)) return;
-        string manifest = Path.Combine(folder, FolderManifest);
-        if (Directory.EnumerateFileSystemEntries(folder).Any() && Owner(manifest) is var owner && owner != command)
-        {
-            if (!overwrite) throw Foreign(folder, command, owner, manifest);
-        }
         if (overwrite)
         {
             if (Inside(Environment.CurrentDirectory, folder) || SamePath(Environment.CurrentDirectory, folder))
@@ -64,6 +56,8 @@ public static class OutputGuard
             Directory.Delete(folder, recursive: true);
             return;
         }
+        string manifest = Path.Combine(folder, FolderManifest);
+        if (Directory.EnumerateFileSystemEntries(folder).Any() && Owner(manifest) is var owner && owner != command) throw Foreign(folder, command, owner, manifest);
         AtomicFile.RemoveStaleTemps(folder, null);
     }
 
