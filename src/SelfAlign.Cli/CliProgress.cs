@@ -62,7 +62,7 @@ internal static class CliProgress
                 _printed = _clock.Elapsed;
                 double fraction = total > 0 ? Math.Min(1, _done / total) : 1;
                 string eta = fraction is > 0 and < 1 ? $", ETA {Clock(_clock.Elapsed * ((1 - fraction) / fraction))}" : "";
-                console.WriteLine($"{_description}: {100 * fraction,3:F0}% ({_done:N0}/{total:N0}), elapsed {Clock(_clock.Elapsed)}{eta}");
+                console.WriteLine($"{_description}: {100 * fraction,3:F0}% ({Math.Min(_done, total):N0}/{total:N0}), elapsed {Clock(_clock.Elapsed)}{eta}");
             }
 
             static string Clock(TimeSpan t) => t.TotalHours >= 1 ? t.ToString(@"h\:mm\:ss") : t.ToString(@"m\:ss");
