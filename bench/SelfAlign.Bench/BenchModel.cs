@@ -17,10 +17,16 @@ internal static class BenchModel
     /// <summary>The shipped SmolLM2-135M config and tokenizer folder.</summary>
     public static string SmolLm2Folder => Path.Combine(RepoRoot(), "configs", "smollm2-135m");
 
-    /// <summary>A model shaped by <paramref name="config"/> with random bf16 weights drawn by seed 0.</summary>
-    public static CausalLm RandomBf16(ModelConfig config)
+    /// <summary>The dtype the benchmarks compute in: the one <c>--dtype auto</c> picks on this machine.</summary>
+    public static ScalarType DType => ComputeDType.Fastest;
+
+    /// <summary>The name of <see cref="DType"/> for the printed reports.</summary>
+    public static string DTypeName => ComputeDType.Name(DType);
+
+    /// <summary>A model shaped by <paramref name="config"/> with random weights drawn by seed 0, in <see cref="DType"/>.</summary>
+    public static CausalLm Random(ModelConfig config)
     {
-        var weights = RandomWeights.Create(config, seed: 0, ScalarType.BFloat16);
+        var weights = RandomWeights.Create(config, seed: 0, DType);
         try { return CausalLm.FromWeights(config, weights.ToDictionary(w => w.Key, w => w.Value)); }
         finally { foreach (var w in weights) w.Value.Dispose(); }
     }

@@ -8,7 +8,7 @@ namespace SelfAlign.Bench;
 
 /// <summary>
 /// DPO training steps per second (forward, backward, clipping, AdamW) with a rank-16 LoRA on all
-/// seven projections of a random bf16 model shaped like SmolLM2-135M: one pair per step, each
+/// seven projections of a random model (bf16 where the CPU computes it natively, else f32) shaped like SmolLM2-135M: one pair per step, each
 /// response 256 tokens after a 256-token prompt (sequences of 512). FLOPs counted per step are
 /// the forward pass of both sequences twice over: the frozen base needs gradients with respect
 /// to its inputs only, which cost about as much as the forward. Also timed: the reference
@@ -22,7 +22,7 @@ internal static class DpoBench
     {
         var config = ModelConfig.Load(Path.Combine(BenchModel.SmolLm2Folder, "config.json"));
         double matmulBefore = MachineLimits.MatmulFlops();
-        using var model = BenchModel.RandomBf16(config);
+        using var model = BenchModel.Random(config);
         var random = new Random(0);
         int[] Ids(int n) => Enumerable.Range(0, n).Select(_ => random.Next(config.VocabSize)).ToArray();
         var pairs = Enumerable.Range(0, Steps + 1).Select(i =>
@@ -60,8 +60,8 @@ internal static class DpoBench
             double forward = 2 * (flops.Tokens(0, Prompt + Response) + flops.HeadPerRow * Response);
             double rate = 2 * forward / step;
             long tokens = 2 * (Prompt + Response);
-            Console.WriteLine($"DPO step, LoRA r=16 (all linear), SmolLM2-135M shape, bf16 base, {threads} threads, 1 pair x 2 x {Prompt + Response} tokens");
-            Console.WriteLine($"  bf16 matmul limit   {matmul / 1e9,8:F0} GFLOP/s");
+            Console.WriteLine($"DPO step, LoRA r=16 (all linear), SmolLM2-135M shape, {BenchModel.DTypeName} base, {threads} threads, 1 pair x 2 x {Prompt + Response} tokens");
+            Console.WriteLine($"  {BenchModel.DTypeName,-4} matmul limit   {matmul / 1e9,8:F0} GFLOP/s");
             Console.WriteLine($"  step                {step * 1000,8:F0} ms   {1 / step,6:F2} pairs/s   {tokens / step,7:F0} tokens/s");
             Console.WriteLine($"  model FLOPs         {rate / 1e9,8:F0} GFLOP/s = {100 * rate / matmul:F0}% of the matmul rate");
             Console.WriteLine($"  reference forward   {referencePerPair * 1000,8:F0} ms per pair, cached once: saves {100 * referencePerPair / (step + referencePerPair):F0}% of an uncached step");

@@ -7,7 +7,7 @@ using static TorchSharp.torch;
 namespace SelfAlign.Bench;
 
 /// <summary>
-/// Sampling throughput: 8 prompts x 4 samples x 128 new tokens on a random bf16 model shaped like
+/// Sampling throughput: 8 prompts x 4 samples x 128 new tokens on a random model (in the dtype auto picks) shaped like
 /// SmolLM2-135M with the real SmolLM2 tokenizer, shared-prefix sampling against sampling every
 /// candidate from scratch, next to the memory-bandwidth bound measured in the same run.
 /// </summary>
@@ -21,7 +21,7 @@ internal static class GenerationBench
         var config = ModelConfig.Load(Path.Combine(folder, "config.json"));
         var tokenizer = Tokenizer.Load(folder);
         double bandwidth = MachineLimits.CopyBandwidth();
-        using var model = BenchModel.RandomBf16(config);
+        using var model = BenchModel.Random(config);
         using var noGrad = no_grad();
 
         // Judge-style prompts: a shared instruction of about 170 tokens and a different question each.
@@ -33,7 +33,7 @@ internal static class GenerationBench
         double promptTokens = requests.Average(r => r.PromptIds.Count);
         long weightBytes = model.ParameterCount * 2;
 
-        Console.WriteLine($"model: SmolLM2-135M shape (hidden {config.HiddenSize}, {config.NumLayers} layers, vocab {config.VocabSize}), random bf16 weights, {threads} threads");
+        Console.WriteLine($"model: SmolLM2-135M shape (hidden {config.HiddenSize}, {config.NumLayers} layers, vocab {config.VocabSize}), random {BenchModel.DTypeName} weights, {threads} threads");
         Console.WriteLine($"machine: memory copy {bandwidth / 1e9:F1} GB/s; weights {weightBytes / 1e6:F0} MB");
         Console.WriteLine($"work: {Prompts} prompts ({promptTokens:F0} tokens on average) x {Samples} samples x {NewTokens} new tokens, T=0.7 top-k 40");
         Console.WriteLine();

@@ -10,9 +10,9 @@ namespace SelfAlign.Bench;
 
 /// <summary>
 /// Pairs judged per second by the yes/no judge over pairs of the shipped preference suite, on a
-/// random bf16 model shaped like SmolLM2-135M with the real SmolLM2 tokenizer and chat template:
-/// the plain path (one input at a time, full forward) against the fast path (shared prefixes,
-/// last-position projection, length buckets), with the fast path's FLOP rate against the bf16
+/// random model (in the dtype auto picks) shaped like SmolLM2-135M with the real SmolLM2 tokenizer
+/// and chat template: the plain path (one input at a time, full forward) against the fast path (shared prefixes,
+/// last-position projection, length buckets), with the fast path's FLOP rate against the
 /// matmul rate measured in the same run.
 /// </summary>
 internal static class JudgeBench
@@ -24,7 +24,7 @@ internal static class JudgeBench
         var config = ModelConfig.Load(Path.Combine(folder, "config.json"));
         var tokenizer = Tokenizer.Load(folder);
         double matmul = MachineLimits.MatmulFlops();
-        using var model = BenchModel.RandomBf16(config);
+        using var model = BenchModel.Random(config);
         using var noGrad = no_grad();
 
         // The same pairs every run: an equal share of each subset, drawn by seed 0.
@@ -49,7 +49,7 @@ internal static class JudgeBench
         double plainTokens = inputs.Sum(i => i.Count);
         double plainFlops = inputs.Sum(i => flops.Tokens(0, i.Count) + i.Count * flops.HeadPerRow);
 
-        Console.WriteLine($"model: SmolLM2-135M shape (hidden {config.HiddenSize}, {config.NumLayers} layers, vocab {config.VocabSize}), random bf16 weights, {threads} threads");
+        Console.WriteLine($"model: SmolLM2-135M shape (hidden {config.HiddenSize}, {config.NumLayers} layers, vocab {config.VocabSize}), random {BenchModel.DTypeName} weights, {threads} threads");
         Console.WriteLine($"work: {sample.Length} pairs ({inputs.Length} judge inputs, {plainTokens / inputs.Length:F0} tokens on average, longest {inputs.Max(i => i.Count)}), " +
             $"chat template, ipo-eval prompts");
         Console.WriteLine($"fast path plan: {batches.Length} batches in {Depth(plan.Batches)} levels; computes {fastTokens:F0} of {plainTokens:F0} tokens, " +
@@ -61,7 +61,7 @@ internal static class JudgeBench
         // The limit is measured before and after the timed runs and the higher taken: a dip on a
         // shared machine must not inflate the percentages.
         matmul = Math.Max(matmul, MachineLimits.MatmulFlops());
-        Console.WriteLine($"machine: bf16 matmul {matmul / 1e9:F0} GFLOP/s (best of before and after)");
+        Console.WriteLine($"machine: {BenchModel.DTypeName} matmul {matmul / 1e9:F0} GFLOP/s (best of before and after)");
         Console.WriteLine($"{"path",-6} {"seconds",8} {"pairs/s",8} {"GFLOP/s",8} {"% matmul",9}");
         Report("fast", fast, fastFlops);
         Report("plain", plain, plainFlops);

@@ -7,9 +7,10 @@ namespace SelfAlign.Bench;
 /// <summary>The machine's own ceilings, measured in the same run as the benchmarks they scale.</summary>
 internal static class MachineLimits
 {
-    /// <summary>Best bf16 matmul rate (FLOP/s) over two square sizes; many repeats, since the machine may be shared.</summary>
-    public static double MatmulFlops(ScalarType dtype = ScalarType.BFloat16)
+    /// <summary>Best matmul rate (FLOP/s) in the benchmarks' dtype over two square sizes; many repeats, since the machine may be shared.</summary>
+    public static double MatmulFlops()
     {
+        var dtype = BenchModel.DType;
         double best = 0;
         foreach (int n in new[] { 1024, 2048 })
         {

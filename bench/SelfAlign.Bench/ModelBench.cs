@@ -7,7 +7,8 @@ namespace SelfAlign.Bench;
 
 /// <summary>
 /// Prefill and decode throughput of the transformer on a random model shaped like SmolLM2-135M,
-/// in bf16, against the bf16 matmul rate and memory bandwidth measured in the same run.
+/// in the dtype auto picks (bf16 where the CPU computes it natively, else f32), against that dtype's
+/// matmul rate and the memory bandwidth measured in the same run.
 /// </summary>
 internal static class ModelBench
 {
@@ -16,16 +17,16 @@ internal static class ModelBench
         string configPath = args.Length > 0 ? args[0] : Path.Combine(BenchModel.SmolLm2Folder, "config.json");
         var config = ModelConfig.Load(configPath);
         Console.WriteLine($"model: {config.ModelType} from {Path.GetFileName(Path.GetDirectoryName(configPath))}, hidden {config.HiddenSize}, " +
-            $"{config.NumLayers} layers, heads {config.NumHeads}/{config.NumKvHeads}, vocab {config.VocabSize}; bf16; {threads} threads");
+            $"{config.NumLayers} layers, heads {config.NumHeads}/{config.NumKvHeads}, vocab {config.VocabSize}; {BenchModel.DTypeName}; {threads} threads");
 
         double matmul = MachineLimits.MatmulFlops();
         double bandwidth = MachineLimits.CopyBandwidth();
-        Console.WriteLine($"machine: bf16 matmul {matmul / 1e9:F0} GFLOP/s, memory copy {bandwidth / 1e9:F1} GB/s");
+        Console.WriteLine($"machine: {BenchModel.DTypeName} matmul {matmul / 1e9:F0} GFLOP/s, memory copy {bandwidth / 1e9:F1} GB/s");
 
-        using var model = BenchModel.RandomBf16(config);
+        using var model = BenchModel.Random(config);
         using var noGrad = torch.no_grad();
         var flopCount = BenchModel.Flops(model);
-        long weightBytes = model.ParameterCount * 2;
+        long weightBytes = model.ParameterCount * (BenchModel.DType == TorchSharp.torch.ScalarType.Float32 ? 4 : 2);
 
         Console.WriteLine();
         Console.WriteLine("prefill (last-position logits)");

@@ -15,10 +15,11 @@ internal static class CliOptions
         DefaultValueFactory = _ => Environment.ProcessorCount,
     };
 
-    public static Option<string> DType(string description) => new("--dtype")
+    /// <summary>The compute dtype of a command that runs a model: auto unless the user names one.</summary>
+    public static Option<string> DType(string description, string defaultName = "auto") => new("--dtype")
     {
         Description = description,
-        DefaultValueFactory = _ => "bf16",
+        DefaultValueFactory = _ => defaultName,
     };
 
     public static Option<DirectoryInfo> Model(string description) => new("--model")
@@ -82,12 +83,7 @@ internal static class CliOptions
         return value >= min ? value : throw new UsageException($"{option.Name} must be at least {min}, got {value}");
     }
 
-    /// <summary>Parses a dtype name as users write it (bf16, bfloat16, f32, float32, f16, float16).</summary>
-    public static ScalarType ParseDType(string name) => name.ToLowerInvariant() switch
-    {
-        "bf16" or "bfloat16" => ScalarType.BFloat16,
-        "f32" or "fp32" or "float32" or "float" => ScalarType.Float32,
-        "f16" or "fp16" or "float16" or "half" => ScalarType.Float16,
-        _ => throw new UsageException($"--dtype '{name}': use bf16, f32 or f16"),
-    };
+    /// <summary>Parses a dtype name as users write it (auto, bf16, f32, f16 and their long forms).</summary>
+    public static ScalarType ParseDType(string name) =>
+        ComputeDType.Parse(name) ?? throw new UsageException($"--dtype '{name}': use {ComputeDType.Names}");
 }

@@ -22,7 +22,7 @@ internal sealed class JudgeOptions
     public readonly Option<string> Labels = new("--labels") { Description = "Spellings of Yes/No summed: exact, space (' Yes' too) or all (also case).", DefaultValueFactory = _ => "all" };
     public readonly Option<bool> SkipInvalid = new("--skip-invalid") { Description = "Skip malformed records and count them, instead of stopping at the first." };
     public readonly Option<int> BatchTokens = new("--batch-tokens") { Description = "Most padded tokens per forward batch.", DefaultValueFactory = _ => 4096 };
-    public readonly Option<string> DType = CliOptions.DType("Compute dtype (bf16 or f32).");
+    public readonly Option<string> DType = CliOptions.DType("Compute dtype: auto (bf16 where the CPU computes it natively, else f32), bf16, f32 or f16.");
     public readonly Option<DirectoryInfo?> Adapter = CliOptions.Adapter();
 
     public IEnumerable<Option> All => [Model, Adapter, Data, Format, Labels, Limit, Seed, SkipInvalid, BatchTokens, DType];
@@ -58,6 +58,9 @@ internal sealed class JudgeOptions
         if (limit < 0) throw new UsageException("--limit-per-subset must be >= 0");
         return (limit > 0 ? BenchData.Sample(items, limit, parse.GetValue(Seed)) : items, skipped);
     }
+
+    /// <summary>The compute dtype the command runs in, auto resolved, as its manifest records it.</summary>
+    public string DTypeName(ParseResult parse) => ComputeDType.Name(CliOptions.ParseDType(parse.GetValue(DType)!));
 
     /// <summary>Loads the model and wraps it in the local engine; the caller disposes the model.</summary>
     public LocalLanguageModel LoadEngine(ParseResult parse, bool fastPath = true)

@@ -45,7 +45,7 @@ internal sealed class TrainCliOptions(bool preference)
     public readonly Option<bool> RsLora = new("--rslora") { Description = "Scale by alpha / sqrt(r) (rank-stabilized LoRA)." };
     public readonly Option<bool> Full = new("--full") { Description = "Full fine-tuning instead of LoRA (float32; small models)." };
     public readonly Option<bool> NoTemplate = new("--no-chat-template") { Description = "Raw text: string prompts are not wrapped in the chat template, and eos ends each completion." };
-    public readonly Option<string> DType = CliOptions.DType("Compute dtype of the frozen base (bf16 or f32).");
+    public readonly Option<string> DType = CliOptions.DType("Compute dtype of the frozen base: auto (bf16 where the CPU computes it natively, else f32), bf16, f32 or f16.");
     public readonly Option<bool> Overwrite = CliOptions.Overwrite();
 
     /// <summary>The options in the order help lists them: what to train and where, then optimization, adapter and runtime.</summary>

@@ -86,7 +86,7 @@ internal static class BenchCommand
                 ["limit_per_subset"] = parse.GetValue(o.Limit),
                 ["seed"] = parse.GetValue(o.Seed),
                 ["categories"] = parse.GetValue(categories),
-                ["dtype"] = parse.GetValue(o.DType),
+                ["dtype"] = o.DTypeName(parse),
             });
 
             var console = CliConsole.Out();

@@ -41,7 +41,7 @@ internal static class CategorizeCommand
                 ["limit_per_subset"] = parse.GetValue(o.Limit),
                 ["seed"] = parse.GetValue(o.Seed),
                 ["format"] = parse.GetValue(o.Format),
-                ["dtype"] = parse.GetValue(o.DType),
+                ["dtype"] = o.DTypeName(parse),
             });
             string file = Path.Combine(outDir, "categories.jsonl");
             var done = new HashSet<string>();

@@ -33,7 +33,7 @@ internal static class GenerateCommand
         };
         var noTemplate = new Option<bool>("--no-chat-template") { Description = "Feed 'prompt' strings to the model as they are." };
         var templateArgs = CliOptions.TemplateArgs();
-        var dtype = CliOptions.DType("Compute dtype (bf16 or f32).");
+        var dtype = CliOptions.DType("Compute dtype: auto (bf16 where the CPU computes it natively, else f32), bf16, f32 or f16.");
         var adapter = CliOptions.Adapter();
         var overwrite = CliOptions.Overwrite();
         var command = new Command("generate", "Sample N candidate completions per prompt into a JSONL file. Resumable: run the same command again " +

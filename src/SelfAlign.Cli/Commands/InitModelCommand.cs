@@ -17,7 +17,7 @@ internal static class InitModelCommand
         var seed = new Option<long>("--seed") { Description = "Random seed.", DefaultValueFactory = _ => 0 };
         var output = new Option<DirectoryInfo>("--out") { Description = "Folder to write.", Required = true };
         var layers = new Option<int?>("--layers") { Description = "Keep only this many layers." };
-        var dtype = CliOptions.DType("Storage dtype of the weights (bf16, f32, f16).");
+        var dtype = CliOptions.DType("Storage dtype of the weights (bf16, f32, f16).", "bf16");
         var shard = new Option<long>("--max-shard-bytes")
         {
             Description = "Split the weights into shards of at most this many bytes (with model.safetensors.index.json).",
@@ -33,6 +33,7 @@ internal static class InitModelCommand
         {
             CliOptions.Apply(parse);
             if (parse.GetValue(shard) < 1) throw new UsageException($"--max-shard-bytes must be at least 1, got {parse.GetValue(shard)}");
+            if (parse.GetValue(dtype) == "auto") throw new UsageException("--dtype of stored weights: use bf16, f32 or f16");
             Run(parse.GetRequiredValue(config).FullName, parse.GetValue(seed), parse.GetRequiredValue(output).FullName,
                 parse.GetValue(layers), CliOptions.ParseDType(parse.GetValue(dtype)!), parse.GetValue(shard), parse.GetValue(overwrite));
             return 0;

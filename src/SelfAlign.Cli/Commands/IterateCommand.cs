@@ -54,7 +54,7 @@ internal static class IterateCommand
         public IReadOnlyList<EvalMetric> Evaluate(string modelFolder, string folder, IStageProgress progress)
         {
             var tokenizer = Text.Tokenizer.Load(modelFolder);
-            using var model = ModelFolder.Load(modelFolder, new LoadOptions(cfg.Dtype == "f32" ? TorchSharp.torch.ScalarType.Float32 : TorchSharp.torch.ScalarType.BFloat16));
+            using var model = ModelFolder.Load(modelFolder, new LoadOptions(cfg.ComputeType));
             var engine = new LocalLanguageModel(model, tokenizer, new LocalModelOptions { MaxBatchTokens = cfg.Judge.BatchTokens });
             var judge = new YesNoBenchJudge(new YesNoJudge(engine, new YesNoOptions(JudgePromptSet.IpoEvaluation)));
             var bar = progress.Begin("evaluating (preference bench)", _items.Count);

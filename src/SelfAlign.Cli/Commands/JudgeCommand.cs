@@ -20,7 +20,7 @@ internal static class JudgeCommand
         var samples = new Option<int>("--samples") { Description = "Additive judge: judgments per candidate.", DefaultValueFactory = _ => 3 };
         var seed = new Option<ulong>("--seed") { Description = "Seed of sampled judgments.", DefaultValueFactory = _ => 0 };
         var batchTokens = new Option<int>("--batch-tokens") { Description = "Most padded tokens per forward batch.", DefaultValueFactory = _ => 4096 };
-        var dtype = CliOptions.DType("Compute dtype (bf16 or f32).");
+        var dtype = CliOptions.DType("Compute dtype: auto (bf16 where the CPU computes it natively, else f32), bf16, f32 or f16.");
         var adapter = CliOptions.Adapter();
         var overwrite = CliOptions.Overwrite();
         var command = new Command("judge", "Let the model judge its own candidates: IPO yes/no, Self-Rewarding additive (0-5) or PSO pairwise. " +

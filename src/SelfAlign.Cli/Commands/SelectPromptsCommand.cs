@@ -65,7 +65,7 @@ internal static class SelectPromptsCommand
                 ["seed"] = parse.GetValue(o.Seed),
                 ["format"] = parse.GetValue(o.Format),
                 ["labels"] = parse.GetValue(o.Labels),
-                ["dtype"] = parse.GetValue(o.DType),
+                ["dtype"] = o.DTypeName(parse),
             });
             chosen.Save(Path.Combine(outDir, "prompts.json"));
             var json = new JsonArray([.. results.Select(r => (JsonNode?)new JsonObject

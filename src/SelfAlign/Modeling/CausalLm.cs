@@ -45,7 +45,7 @@ public sealed class CausalLm : IDisposable
     {
         options ??= new LoadOptions();
         return CheckpointMapping.Build(config, name => weights.TryGetValue(name, out var t) ? t.alias()
-            : throw new ArgumentException($"missing tensor '{name}'"), options.Device ?? torch.CPU, options.DType);
+            : throw new ArgumentException($"missing tensor '{name}'"), options.Device ?? torch.CPU, options.ComputeType);
     }
 
     /// <summary>The architecture.</summary>

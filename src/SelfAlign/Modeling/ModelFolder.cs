@@ -5,10 +5,15 @@ using static TorchSharp.torch;
 namespace SelfAlign.Modeling;
 
 /// <summary>How to place a model in memory.</summary>
-/// <param name="DType">Compute dtype: bfloat16 (default; fast on CPUs with AVX-512 BF16) or float32.</param>
+/// <param name="DType">Compute dtype: bfloat16, float32 or float16; null (default): <see cref="ComputeDType.Fastest"/>,
+/// bf16 where the CPU computes it natively, else f32.</param>
 /// <param name="Device">Where the weights live; CPU when null.</param>
 /// <param name="Adapter">A PEFT LoRA adapter folder to merge into the weights once they are loaded, or null.</param>
-public sealed record LoadOptions(ScalarType DType = ScalarType.BFloat16, Device? Device = null, string? Adapter = null);
+public sealed record LoadOptions(ScalarType? DType = null, Device? Device = null, string? Adapter = null)
+{
+    /// <summary>The dtype the model computes in: <see cref="DType"/>, or this machine's fastest.</summary>
+    public ScalarType ComputeType => DType ?? ComputeDType.Fastest;
+}
 
 /// <summary>A Hugging Face model folder: <c>config.json</c> and safetensors weights (single file or sharded).</summary>
 public static class ModelFolder
@@ -28,13 +33,13 @@ public static class ModelFolder
     public static CausalLm Load(string folder, LoadOptions? options = null)
     {
         options ??= new LoadOptions();
-        if (options.DType is not (ScalarType.BFloat16 or ScalarType.Float32 or ScalarType.Float16))
-            throw new ArgumentException($"unsupported compute dtype {options.DType}");
+        if (options.ComputeType is not (ScalarType.BFloat16 or ScalarType.Float32 or ScalarType.Float16))
+            throw new ArgumentException($"unsupported compute dtype {options.ComputeType}");
         if (!Directory.Exists(folder)) throw new ModelFormatException(folder, "model folder not found");
         var config = ModelConfig.Load(Path.Combine(folder, ConfigFile));
         using var checkpoint = Checkpoint.Open(folder);
         Validate(config, checkpoint, folder);
-        var model = CheckpointMapping.Build(config, checkpoint.Read, options.Device ?? torch.CPU, options.DType);
+        var model = CheckpointMapping.Build(config, checkpoint.Read, options.Device ?? torch.CPU, options.ComputeType);
         if (options.Adapter is string adapterFolder)
         {
             try

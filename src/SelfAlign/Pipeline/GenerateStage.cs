@@ -30,12 +30,12 @@ public enum LongPromptPolicy
 /// <param name="BatchRows">Most sequences decoded together.</param>
 /// <param name="NoTemplate">Feed prompt strings as they are, without the chat template.</param>
 /// <param name="TemplateArgs">Extra variables for the chat template.</param>
-/// <param name="DType">Compute dtype.</param>
+/// <param name="DType">Compute dtype; null: <see cref="ComputeDType.Fastest"/>.</param>
 /// <param name="Adapter">A PEFT adapter folder merged into the model, or null.</param>
 /// <param name="LongPrompts">What to do with a prompt longer than the model's positions allow.</param>
 /// <param name="Overwrite">Replace an output this command did not write (or start its own over).</param>
 public sealed record GenerateJob(string Model, string Prompts, string Output, int Samples, SamplingOptions Sampling, ulong Seed,
-    int BatchRows = 32, bool NoTemplate = false, IReadOnlyDictionary<string, JsonElement>? TemplateArgs = null, ScalarType DType = ScalarType.BFloat16,
+    int BatchRows = 32, bool NoTemplate = false, IReadOnlyDictionary<string, JsonElement>? TemplateArgs = null, ScalarType? DType = null,
     string? Adapter = null, LongPromptPolicy LongPrompts = LongPromptPolicy.Refuse, bool Overwrite = false)
 {
     /// <summary>Throws <see cref="InvalidSettingException"/> naming the first bad setting.</summary>
@@ -156,7 +156,7 @@ public static class GenerateStage
         ["sampling"] = JsonSerializer.SerializeToNode(job.Sampling, SnakeCase),
         ["chat_template"] = !job.NoTemplate,
         ["template_args"] = JsonSerializer.SerializeToNode(job.TemplateArgs ?? new Dictionary<string, JsonElement>()),
-        ["dtype"] = job.DType.ToString(),
+        ["dtype"] = (job.DType ?? ComputeDType.Fastest).ToString(),
         ["long_prompts"] = job.LongPrompts.ToString().ToLowerInvariant(),
     };
 

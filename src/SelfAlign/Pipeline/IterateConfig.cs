@@ -28,8 +28,8 @@ public sealed record IterateConfig
     public int Iterations { get; init; } = 2;
     /// <summary>Seed of prompt draws, sampling, judging and training.</summary>
     public ulong Seed { get; init; }
-    /// <summary>Compute dtype: bf16 or f32.</summary>
-    public string Dtype { get; init; } = "bf16";
+    /// <summary>Compute dtype: auto (bf16 where the CPU computes it natively, else f32), bf16 or f32.</summary>
+    public string Dtype { get; init; } = "auto";
     /// <summary>Candidate sampling.</summary>
     public GenerateSection Generate { get; init; } = new();
     /// <summary>The judge.</summary>
@@ -187,7 +187,7 @@ public sealed record IterateConfig
         Require(Prompts.Length > 0, "prompts", "needs a prompts JSONL file");
         Require(Iterations >= 1, "iterations", $"must be at least 1, got {Iterations}");
         Require(PromptsPerIteration >= 0, "prompts_per_iteration", $"must be >= 0 (0: the whole pool), got {PromptsPerIteration}");
-        Require(Dtype is "bf16" or "f32", "dtype", $"must be bf16 or f32, got '{Dtype}'");
+        Require(Dtype is "auto" or "bf16" or "f32", "dtype", $"must be auto, bf16 or f32, got '{Dtype}'");
         Require(Generate is not null, "generate", "must be an object");
         Require(Judge is not null, "judge", "must be an object");
         Require(Pair is not null, "pair", "must be an object");
@@ -259,6 +259,10 @@ public sealed record IterateConfig
     /// <summary>The sampling settings of the generate section.</summary>
     [JsonIgnore]
     public SamplingOptions Sampling => new() { Temperature = Generate.Temperature, TopK = Generate.TopK, TopP = Generate.TopP, MaxNewTokens = Generate.MaxNewTokens };
+
+    /// <summary>The compute dtype that <see cref="Dtype"/> names, auto resolved on this machine.</summary>
+    [JsonIgnore]
+    public TorchSharp.torch.ScalarType ComputeType => ComputeDType.Parse(Dtype) ?? throw Error("dtype", $"must be auto, bf16 or f32, got '{Dtype}'");
 
     /// <summary>The preference loss of the train section.</summary>
     [JsonIgnore]

@@ -43,7 +43,7 @@ public static class IterateStage
         ClaimConfig(config, run, progress);
 
         var pool = PromptFile.Read(config.Prompts);
-        var dtype = config.Dtype == "f32" ? ScalarType.Float32 : ScalarType.BFloat16;
+        var dtype = config.ComputeType;
         string model = config.SeedModel;
         if (config.Sft is { } sft)
         {

@@ -37,12 +37,12 @@ public sealed record CandidateJudgeOptions(JudgeKind Kind = JudgeKind.YesNo, str
 /// <param name="Candidates">Candidates JSONL.</param>
 /// <param name="Output">Judgments JSONL (appended to when resuming).</param>
 /// <param name="Options">How to judge.</param>
-/// <param name="DType">Compute dtype.</param>
+/// <param name="DType">Compute dtype; null: <see cref="ComputeDType.Fastest"/>.</param>
 /// <param name="BatchTokens">Most padded tokens per forward batch.</param>
 /// <param name="Adapter">A PEFT adapter folder merged into the model, or null.</param>
 /// <param name="Overwrite">Replace an output this command did not write (or start its own over).</param>
 public sealed record JudgeJob(string Model, string Candidates, string Output, CandidateJudgeOptions Options,
-    ScalarType DType = ScalarType.BFloat16, int BatchTokens = 4096, string? Adapter = null, bool Overwrite = false);
+    ScalarType? DType = null, int BatchTokens = 4096, string? Adapter = null, bool Overwrite = false);
 
 /// <summary>
 /// Judges the candidates of each prompt with the model itself and appends one JSONL row per
@@ -172,6 +172,6 @@ public static class JudgeStage
         ["category"] = job.Options.Category,
         ["additive_samples"] = job.Options.Kind == JudgeKind.Additive ? job.Options.AdditiveSamples : null,
         ["seed"] = job.Options.Seed,
-        ["dtype"] = job.DType.ToString(),
+        ["dtype"] = (job.DType ?? ComputeDType.Fastest).ToString(),
     };
 }

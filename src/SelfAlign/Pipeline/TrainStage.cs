@@ -17,10 +17,10 @@ namespace SelfAlign.Pipeline;
 /// <param name="Options">Optimization and adapter settings.</param>
 /// <param name="Loss">Preference loss settings, or null for SFT.</param>
 /// <param name="ChatTemplate">Render prompts with the chat template (string prompts become one user turn); false: TRL's raw-text handling.</param>
-/// <param name="DType">Compute dtype of the base model (bf16 for LoRA; f32 for full fine-tuning).</param>
+/// <param name="DType">Compute dtype of the base model (f32 for full fine-tuning); null: <see cref="ComputeDType.Fastest"/>.</param>
 /// <param name="Overwrite">Replace an output folder this command did not write (or start its own over).</param>
 public sealed record TrainJob(string Model, string Data, string Output, TrainOptions Options, PreferenceLossOptions? Loss,
-    bool ChatTemplate = true, ScalarType DType = ScalarType.BFloat16, bool Overwrite = false);
+    bool ChatTemplate = true, ScalarType? DType = null, bool Overwrite = false);
 
 /// <summary>What a finished training run reports (also <c>summary.json</c>).</summary>
 public sealed record TrainSummary(int Examples, int Steps, double ReferenceSeconds, double TrainSeconds, IReadOnlyDictionary<string, double> Final);
@@ -159,7 +159,7 @@ public static class TrainStage
         ["options"] = JsonSerializer.SerializeToNode(job.Options, Snake),
         ["loss"] = job.Loss is null ? "sft" : JsonSerializer.SerializeToNode(job.Loss, Snake),
         ["chat_template"] = job.ChatTemplate,
-        ["dtype"] = job.DType.ToString(),
+        ["dtype"] = (job.DType ?? ComputeDType.Fastest).ToString(),
     };
 
     static readonly JsonSerializerOptions Snake = new()

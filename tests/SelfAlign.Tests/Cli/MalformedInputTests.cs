@@ -62,6 +62,10 @@ public sealed class MalformedInputTests(CliWorkspace w) : IClassFixture<CliWorks
             (["generate", "--model", w.Model, "--prompts", w.Prompts, "--out", Path.Combine(dir, "c.jsonl"), "--threads", "0"], 2, ["--threads", "at least 1"])),
         ["generate: --top-p 0"] = new((w, dir) =>
             (["generate", "--model", w.Model, "--prompts", w.Prompts, "--out", Path.Combine(dir, "c.jsonl"), "--top-p", "0"], 2, ["--top-p", "(0, 1]"])),
+        ["generate: an unknown --dtype"] = new((w, dir) =>
+            (["generate", "--model", w.Model, "--prompts", w.Prompts, "--out", Path.Combine(dir, "c.jsonl"), "--dtype", "int8"], 2, ["--dtype 'int8'", "auto, bf16, f32 or f16"])),
+        ["init-model: --dtype auto for stored weights"] = new((w, dir) =>
+            (["init-model", "--config", Path.Combine(w.Model, "config.json"), "--out", Path.Combine(dir, "m"), "--dtype", "auto"], 2, ["--dtype", "bf16, f32 or f16"])),
         ["generate: a number that is not a number"] = new((w, dir) =>
             (["generate", "--model", w.Model, "--prompts", w.Prompts, "--out", Path.Combine(dir, "c.jsonl"), "--batch-size", "abc"], 1, ["--batch-size", "'abc' is not a whole number"])),
         ["generate: the output's folder is a file"] = new((w, dir) =>
