@@ -14,15 +14,15 @@ public static class IterateReport
         var md = new StringBuilder();
         md.AppendLine($"# Self-improvement run `{config.Name}`\n");
         md.AppendLine($"Seed model `{Path.GetFileName(config.SeedModel)}`, {config.Iterations} iteration(s), {config.Generate.Samples} candidates per prompt " +
-            $"(T={F(config.Generate.Temperature)}, top-k {config.Generate.TopK}, top-p {F(config.Generate.TopP)}), {config.Judge.Kind} judge " +
-            $"({Path.GetFileName(config.Judge.Prompts)}, {config.Judge.Category}), {config.Train.Loss} loss (β={F(config.Train.Beta)}" +
-            (config.Train.NllWeight > 0 ? $", NLL weight {F(config.Train.NllWeight)}" : "") + $"), seed {config.Seed}. Configuration and versions: `manifest.json`.\n");
+            $"(T={Setting(config.Generate.Temperature)}, top-k {config.Generate.TopK}, top-p {Setting(config.Generate.TopP)}), {config.Judge.Kind} judge " +
+            $"({Path.GetFileName(config.Judge.Prompts)}, {config.Judge.Category}), {config.Train.Loss} loss (β={Setting(config.Train.Beta)}" +
+            (config.Train.NllWeight > 0 ? $", NLL weight {Setting(config.Train.NllWeight)}" : "") + $"), seed {config.Seed}. Configuration and versions: `manifest.json`.\n");
 
         if (config.Sft is not null && Read(Path.Combine(run, "sft", TrainStage.SummaryFile)) is JsonObject sft)
         {
             var last = sft["final"]!.AsObject();
             md.AppendLine($"## SFT before iteration 1\n\n`{Path.GetFileName(config.Sft.Data)}`: {sft["examples"]} examples, {sft["steps"]} steps, " +
-                $"last loss {F(last["loss"])}, {F(sft["train_seconds"])} s. ![SFT loss](sft/plots/loss.png)\n");
+                $"last loss {F(last["loss"], "F3")}, {F(sft["train_seconds"], "F1")} s. ![SFT loss](sft/plots/loss.png)\n");
         }
 
         md.AppendLine("## Pairs and judge statistics\n");
@@ -34,18 +34,18 @@ public static class IterateReport
             if (Read(PairStage.ReportPath(Path.Combine(dir, "pairs", "pairs.jsonl"))) is not JsonObject p) continue;
             string why = string.Join(", ", p["no_pair"]!.AsObject().Select(kv => $"{kv.Value} {kv.Key}"));
             md.AppendLine($"| {t} | {p["prompts"]} | {p["pairs"]} | {(why.Length == 0 ? "none" : why)} | {p["judgments"]} | {p["format_failures"]} | " +
-                $"{F(p["score_mean"])} [{F(p["score_min"])}, {F(p["score_max"])}] | {F(p["chosen_length_chars"])} / {F(p["rejected_length_chars"])} |");
+                $"{F(p["score_mean"], "F3")} [{F(p["score_min"], "F3")}, {F(p["score_max"], "F3")}] | {F(p["chosen_length_chars"], "F1")} / {F(p["rejected_length_chars"], "F1")} |");
         }
 
         md.AppendLine("\n## Training (last step)\n");
-        md.AppendLine("| iteration | pairs | steps | loss | reward margin | reward accuracy | chosen / rejected length (tokens) | reference pass (s) | training (s) |");
+        md.AppendLine("| iteration | pairs | steps | loss | reward margin | reward accuracy (%) | chosen / rejected length (tokens) | reference pass (s) | training (s) |");
         md.AppendLine("|---|---:|---:|---:|---:|---:|---|---:|---:|");
         foreach (var (t, dir) in iterations)
         {
             if (Read(Path.Combine(dir, "train", TrainStage.SummaryFile)) is not JsonObject s) continue;
             var last = s["final"]!.AsObject();
-            md.AppendLine($"| {t} | {s["examples"]} | {s["steps"]} | {F(last["loss"])} | {F(last["rewards/margins"])} | {F(last["rewards/accuracies"])} | " +
-                $"{F(last["length/chosen"])} / {F(last["length/rejected"])} | {F(s["reference_seconds"])} | {F(s["train_seconds"])} |");
+            md.AppendLine($"| {t} | {s["examples"]} | {s["steps"]} | {F(last["loss"], "F3")} | {F(last["rewards/margins"], "F3")} | {Rate(last["rewards/accuracies"])} | " +
+                $"{F(last["length/chosen"], "F1")} / {F(last["length/rejected"], "F1")} | {F(s["reference_seconds"], "F1")} | {F(s["train_seconds"], "F1")} |");
         }
 
         var evaluations = iterations.Select(i => (i.T, Metrics: ReadMetrics(Path.Combine(i.Dir, "eval", IterateStage.EvalResults)))).Where(e => e.Metrics is not null).ToList();
@@ -89,10 +89,18 @@ public static class IterateReport
         }
     }
 
-    /// <summary>A value in its unit: rates (unit "%") as percentages.</summary>
-    static string Value(double value, string unit) => unit == "%" ? $"{F(100 * value)}%" : $"{F(value)} {unit}".TrimEnd();
+    /// <summary>A value in its unit: rates (unit "%") as percentages with one decimal.</summary>
+    static string Value(double value, string unit) =>
+        unit == "%" ? (100 * value).ToString("F1", CultureInfo.InvariantCulture) + "%" : $"{Setting(value)} {unit}".TrimEnd();
 
-    static string F(JsonNode? value) => value is JsonValue v && v.TryGetValue<double>(out double d) ? F(d) : "n/a";
+    /// <summary>A number of a summary in a fixed format, so that a column's digits line up.</summary>
+    static string F(JsonNode? value, string format) => Number(value) is double d ? d.ToString(format, CultureInfo.InvariantCulture) : "n/a";
 
-    static string F(double d) => d.ToString(Math.Abs(d) >= 100 ? "F1" : "0.####", CultureInfo.InvariantCulture);
+    /// <summary>A rate of a summary as a whole percentage (the column names the unit).</summary>
+    static string Rate(JsonNode? value) => Number(value) is double d ? (100 * d).ToString("F0", CultureInfo.InvariantCulture) : "n/a";
+
+    static double? Number(JsonNode? value) => value is JsonValue v && v.TryGetValue<double>(out double d) ? d : null;
+
+    /// <summary>A configured value as the user wrote it (no trailing zeros).</summary>
+    static string Setting(double d) => d.ToString("0.####", CultureInfo.InvariantCulture);
 }
