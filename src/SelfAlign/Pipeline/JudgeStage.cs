@@ -70,6 +70,8 @@ public static class JudgeStage
         var prompts = JudgePromptSet.Get(o.Prompts);
         var groups = Candidates.Read(job.Candidates);
         ModelFolder.Check(job.Model);
+        var tokenizer = Tokenizer.Load(job.Model);
+        CheckLengths(job, tokenizer, groups);
         OutputGuard.ClaimFile(job.Output, "judge", [new("candidates file", job.Candidates), new("model", job.Model), new("adapter", job.Adapter),
             new("prompt set", File.Exists(o.Prompts) ? o.Prompts : null)], job.Overwrite);
         RunManifest.WriteOrCheck(OutputGuard.ManifestOf(job.Output), "judge", Config(job, prompts));
@@ -81,7 +83,6 @@ public static class JudgeStage
         if (total == 0) return 0;
         if (done.Count > 0) progress.Note($"Resuming: {done.Count} judgments already written, {total} to go.");
 
-        var tokenizer = Tokenizer.Load(job.Model);
         using var model = ModelFolder.Load(job.Model, new LoadOptions(job.DType, Adapter: job.Adapter));
         var engine = new LocalLanguageModel(model, tokenizer, new LocalModelOptions { MaxBatchTokens = job.BatchTokens });
         var task = progress.Begin($"judging ({o.Kind})", total);
@@ -97,6 +98,26 @@ public static class JudgeStage
             task.Describe($"judging ({o.Kind}) {finished / clock.Elapsed.TotalSeconds:F2}/s");
         }
         return total;
+    }
+
+    /// <summary>
+    /// Refuses, before anything is written or loaded, a judgment whose instruction and response(s)
+    /// alone exceed the model's positions, naming the longest candidate's line (the judge's own
+    /// prompt adds more; an input that overflows only with it stops at the engine's length check).
+    /// </summary>
+    static void CheckLengths(JudgeJob job, Tokenizer tokenizer, IEnumerable<(string PromptId, List<Candidate> Samples)> groups)
+    {
+        int positions = ModelConfig.Load(Path.Combine(job.Model, ModelFolder.ConfigFile)).MaxPositionEmbeddings;
+        foreach (var (_, samples) in groups)
+        {
+            var byLength = samples.Select(c => (Candidate: c, Tokens: tokenizer.Encode(c.Text).Count)).OrderByDescending(x => x.Tokens).ToList();
+            // A pairwise judgment shows two responses: the worst case is the two longest.
+            int responses = job.Options.Kind == JudgeKind.Pairwise ? byLength.Take(2).Sum(x => x.Tokens) : byLength[0].Tokens;
+            int total = tokenizer.Encode(samples[0].Instruction).Count + responses;
+            if (total > positions)
+                throw new DataFormatException(job.Candidates, byLength[0].Candidate.Line,
+                    $"the instruction and response{(job.Options.Kind == JudgeKind.Pairwise ? "s compared" : "")} are {total} tokens, more than the model's {positions} positions; shorten or remove this row");
+        }
     }
 
     /// <summary>One judgment to make: a candidate, or an ordered pair of candidates.</summary>

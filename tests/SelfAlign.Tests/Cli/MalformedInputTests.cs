@@ -24,6 +24,14 @@ public sealed class MalformedInputTests(CliWorkspace w) : IClassFixture<CliWorks
             File.WriteAllText(bad, File.ReadAllText(w.Candidates).Replace("\"sample\": 1", "\"sample\": \"1\""));
             return (["judge", "--model", w.Model, "--candidates", bad, "--out", Path.Combine(dir, "j.jsonl")], 2, [$"{bad}:2:", "'sample' must be an integer"]);
         }),
+        ["judge: a candidate longer than the model's positions"] = new((w, dir) =>
+        {
+            string bad = Path.Combine(dir, "candidates.jsonl");
+            var lines = File.ReadAllLines(w.Candidates);
+            lines[1] = lines[1].Replace("\"text\": \"", "\"text\": \"" + string.Concat(Enumerable.Repeat("word ", 9000)));
+            File.WriteAllLines(bad, lines);
+            return (["judge", "--model", w.Model, "--candidates", bad, "--out", Path.Combine(dir, "j.jsonl")], 2, [$"{bad}:2:", "positions"]);
+        }),
         ["pair: a judgment without 'score'"] = new((w, dir) =>
         {
             string bad = Path.Combine(dir, "judgments.jsonl");
