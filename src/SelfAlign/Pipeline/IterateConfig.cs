@@ -49,7 +49,12 @@ public sealed record IterateConfig
     public sealed record JudgeSection(string Kind = "yesno", string Prompts = "ipo-dpo", string Format = "chat", string Category = "chat",
         int AdditiveSamples = 3, int BatchTokens = 4096);
     /// <summary>The pair rule.</summary>
-    public sealed record PairSection(double MinMargin = 0, double Eta = 0.5);
+    public sealed record PairSection(double MinMargin = 0, double Eta = 0.5, double? MinChosenScore = null, double? MaxRejectedScore = null)
+    {
+        /// <summary>The section as the pair stage's rule.</summary>
+        [JsonIgnore]
+        public PairRule Rule => new(MinMargin, Eta, MinChosenScore, MaxRejectedScore);
+    }
     /// <summary>LoRA settings (unused with <see cref="OptimizationSection.FullFineTuning"/>).</summary>
     public sealed record LoraSection(int R = 16, double Alpha = 32, double Dropout = 0.05, string[]? TargetModules = null, bool UseRslora = false);
 
@@ -202,7 +207,7 @@ public sealed record IterateConfig
         Require(Judge.AdditiveSamples >= 1, "judge.additive_samples", $"must be at least 1, got {Judge.AdditiveSamples}");
         Require(Judge.BatchTokens >= 1, "judge.batch_tokens", $"must be at least 1, got {Judge.BatchTokens}");
         Require(Judge.Prompts.Length > 0, "judge.prompts", "needs a prompt set: ipo-dpo, ipo-eval or a JSON file");
-        Check("pair", () => new PairRule(Pair!.MinMargin, Pair.Eta).Validate());
+        Check("pair", () => Pair!.Rule.Validate());
         Require(Train!.Loss is "dpo" or "ipo" or "pso" or "cdpo", "train.loss", $"must be dpo, ipo, pso or cdpo, got '{Train.Loss}'");
         Require(Train.Loss != "pso" || Judge.Kind == "pairwise", "train.loss", "pso needs preference strengths, which only the pairwise judge gives");
         Optimization(Train, "train");

@@ -71,7 +71,7 @@ public static class IterateStage
                     j.Category, j.AdditiveSamples, config.Seed + (ulong)t), dtype, j.BatchTokens), progress), progress, $"iter-{t} judgments");
 
             string pairs = Path.Combine(iter, "pairs", "pairs.jsonl");
-            Stage(Path.Combine(iter, "pairs"), () => PairStage.Run(candidates, judgments, pairs, new PairRule(config.Pair.MinMargin, config.Pair.Eta)),
+            Stage(Path.Combine(iter, "pairs"), () => PairStage.Run(candidates, judgments, pairs, config.Pair.Rule),
                 progress, $"iter-{t} pairs");
 
             string train = Path.Combine(iter, "train");

@@ -9,13 +9,17 @@ namespace SelfAlign.Pipeline;
 /// <summary>How judged candidates become pairs.</summary>
 /// <param name="MinMargin">Drop a pair whose score gap (pointwise judges) or strength above 0.5 (pairwise) is below this.</param>
 /// <param name="Eta">PSO's calibration η in [0.5, 1] of the pairwise strength (0.5: none).</param>
-public sealed record PairRule(double MinMargin = 0, double Eta = 0.5)
+/// <param name="MinChosenScore">Pointwise judges: keep a pair only when the chosen scored at least this (the yes/no judge accepts it at 0.5), or null.</param>
+/// <param name="MaxRejectedScore">Pointwise judges: keep a pair only when the rejected scored at most this, or null.</param>
+public sealed record PairRule(double MinMargin = 0, double Eta = 0.5, double? MinChosenScore = null, double? MaxRejectedScore = null)
 {
     /// <summary>Throws <see cref="ArgumentException"/> naming the first bad setting.</summary>
     public void Validate()
     {
         if (!(MinMargin >= 0) || double.IsInfinity(MinMargin)) throw new InvalidSettingException("min_margin", $"must be >= 0, got {MinMargin}");
         if (!(Eta is >= 0.5 and <= 1)) throw new InvalidSettingException("eta", $"must be in [0.5, 1], got {Eta}");
+        if (MinChosenScore is double c && !double.IsFinite(c)) throw new InvalidSettingException("min_chosen_score", $"must be a finite number, got {c}");
+        if (MaxRejectedScore is double r && !double.IsFinite(r)) throw new InvalidSettingException("max_rejected_score", $"must be a finite number, got {r}");
     }
 }
 
@@ -44,7 +48,8 @@ public static class PairStage
 {
     /// <summary>Reasons a prompt gives no pair, as the report names them.</summary>
     public const string FewCandidates = "fewer than 2 judged candidates", Tie = "all scores tied", SmallMargin = "margin below the minimum",
-        SameText = "best and worst are the same text";
+        SameText = "best and worst are the same text", ChosenTooLow = "chosen below the minimum score",
+        RejectedTooHigh = "rejected above the maximum score";
 
     /// <summary>The report written beside <paramref name="pairs"/>.</summary>
     public static string ReportPath(string pairs) => Path.ChangeExtension(pairs, ".report.json");
@@ -58,6 +63,9 @@ public static class PairStage
         rule.Validate();
         var groups = Candidates.Read(candidatesFile);
         var (judge, judgments) = ReadJudgments(judgmentsFile, groups.ToDictionary(g => g.PromptId, g => g.Samples));
+        if (judge == "pairwise" && (rule.MinChosenScore ?? rule.MaxRejectedScore) is not null)
+            throw new InvalidSettingException(rule.MinChosenScore is null ? "max_rejected_score" : "min_chosen_score",
+                "applies to pointwise judges (yes/no, additive), and these judgments are pairwise");
         OutputGuard.ClaimFile(output, "pair", [new("candidates file", candidatesFile), new("judgments file", judgmentsFile)], overwrite,
             ReportPath(output), PlotPath(output));
         RunManifest.Write(OutputGuard.ManifestOf(output), "pair", new JsonObject
@@ -68,6 +76,8 @@ public static class PairStage
             ["judgments_sha256"] = RunManifest.FileSha256(judgmentsFile),
             ["min_margin"] = rule.MinMargin,
             ["eta"] = rule.Eta,
+            ["min_chosen_score"] = rule.MinChosenScore,
+            ["max_rejected_score"] = rule.MaxRejectedScore,
         });
         var noPair = new Dictionary<string, int>();
         var pairs = new List<JsonObject>();
@@ -167,6 +177,8 @@ public static class PairStage
         if (best.S == worst.S) return (null, Tie);
         if (best.S - worst.S < rule.MinMargin) return (null, SmallMargin);
         if (best.C.Text == worst.C.Text) return (null, SameText);
+        if (best.S < rule.MinChosenScore) return (null, ChosenTooLow);
+        if (worst.S > rule.MaxRejectedScore) return (null, RejectedTooHigh);
         return ((best.C, worst.C, best.S, worst.S, null), null);
     }
 
