@@ -33,7 +33,7 @@ internal static class InitModelCommand
         {
             CliOptions.Apply(parse);
             if (parse.GetValue(shard) < 1) throw new UsageException($"--max-shard-bytes must be at least 1, got {parse.GetValue(shard)}");
-            if (parse.GetValue(dtype) == "auto") throw new UsageException("--dtype of stored weights: use bf16, f32 or f16");
+            if (string.Equals(parse.GetValue(dtype), "auto", StringComparison.OrdinalIgnoreCase)) throw new UsageException("--dtype of stored weights: use bf16, f32 or f16");
             Run(parse.GetRequiredValue(config).FullName, parse.GetValue(seed), parse.GetRequiredValue(output).FullName,
                 parse.GetValue(layers), CliOptions.ParseDType(parse.GetValue(dtype)!), parse.GetValue(shard), parse.GetValue(overwrite));
             return 0;

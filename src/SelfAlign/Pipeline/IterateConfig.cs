@@ -208,6 +208,8 @@ public sealed record IterateConfig
         Require(Judge.BatchTokens >= 1, "judge.batch_tokens", $"must be at least 1, got {Judge.BatchTokens}");
         Require(Judge.Prompts.Length > 0, "judge.prompts", "needs a prompt set: ipo-dpo, ipo-eval or a JSON file");
         Check("pair", () => Pair!.Rule.Validate());
+        Require(Judge.Kind != "pairwise" || (Pair!.MinChosenScore ?? Pair.MaxRejectedScore) is null,
+            Pair!.MinChosenScore is null ? "pair.max_rejected_score" : "pair.min_chosen_score", "applies to pointwise judges (yesno, additive), not the pairwise one");
         Require(Train!.Loss is "dpo" or "ipo" or "pso" or "cdpo", "train.loss", $"must be dpo, ipo, pso or cdpo, got '{Train.Loss}'");
         Require(Train.Loss != "pso" || Judge.Kind == "pairwise", "train.loss", "pso needs preference strengths, which only the pairwise judge gives");
         Optimization(Train, "train");

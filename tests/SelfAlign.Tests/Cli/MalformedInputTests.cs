@@ -137,6 +137,19 @@ public sealed class MalformedInputTests(CliWorkspace w) : IClassFixture<CliWorks
             File.WriteAllText(config, IterateConfigText(w, "\"train\": {\n    \"learning_rate\": -1\n  }"));
             return (["iterate", "--config", config, "--runs", Path.Combine(dir, "runs")], 2, [$"{config}:8:", "'train.learning_rate'", "positive"]);
         }),
+        ["pair: score filters on pairwise judgments"] = new((w, dir) =>
+        {
+            string bad = Path.Combine(dir, "judgments.jsonl");
+            File.WriteAllText(bad, "{\"prompt_id\": \"a\", \"first\": 0, \"second\": 1, \"judge\": \"pairwise\", \"preference\": 0.8}\n");
+            return (["pair", "--candidates", w.Candidates, "--judgments", bad, "--out", Path.Combine(dir, "pairs.jsonl"), "--min-chosen-score", "0.5"], 2,
+                ["--min-chosen-score", "pointwise"]);
+        }),
+        ["iterate: score filters with the pairwise judge"] = new((w, dir) =>
+        {
+            string config = Path.Combine(dir, "loop.json");
+            File.WriteAllText(config, IterateConfigText(w, "\"judge\": { \"kind\": \"pairwise\" },\n  \"pair\": {\n    \"min_chosen_score\": 0.5\n  }"));
+            return (["iterate", "--config", config, "--runs", Path.Combine(dir, "runs")], 2, [$"{config}:9:", "'pair.min_chosen_score'", "pointwise"]);
+        }),
         ["iterate: a value of the wrong type"] = new((w, dir) =>
         {
             string config = Path.Combine(dir, "loop.json");
