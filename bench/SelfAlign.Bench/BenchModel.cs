@@ -23,6 +23,9 @@ internal static class BenchModel
     /// <summary>The name of <see cref="DType"/> for the printed reports.</summary>
     public static string DTypeName => ComputeDType.Name(DType);
 
+    /// <summary>Bytes of one weight in <see cref="DType"/>: what a decode step reads per parameter.</summary>
+    public static int BytesPerWeight => DType == ScalarType.Float32 ? 4 : 2;
+
     /// <summary>A model shaped by <paramref name="config"/> with random weights drawn by seed 0, in <see cref="DType"/>.</summary>
     public static CausalLm Random(ModelConfig config)
     {

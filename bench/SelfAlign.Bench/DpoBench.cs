@@ -8,11 +8,11 @@ namespace SelfAlign.Bench;
 
 /// <summary>
 /// DPO training steps per second (forward, backward, clipping, AdamW) with a rank-16 LoRA on all
-/// seven projections of a random model (bf16 where the CPU computes it natively, else f32) shaped like SmolLM2-135M: one pair per step, each
-/// response 256 tokens after a 256-token prompt (sequences of 512). FLOPs counted per step are
-/// the forward pass of both sequences twice over: the frozen base needs gradients with respect
-/// to its inputs only, which cost about as much as the forward. Also timed: the reference
-/// forward that the log-prob cache saves at every step.
+/// seven projections of a random model (in the dtype auto picks) shaped like SmolLM2-135M: one
+/// pair per step, each response 256 tokens after a 256-token prompt (sequences of 512). FLOPs
+/// counted per step are the forward pass of both sequences twice over: the frozen base needs
+/// gradients with respect to its inputs only, which cost about as much as the forward. Also
+/// timed: the reference forward that the log-prob cache saves at every step.
 /// </summary>
 internal static class DpoBench
 {

@@ -7,9 +7,10 @@ using static TorchSharp.torch;
 namespace SelfAlign.Bench;
 
 /// <summary>
-/// Sampling throughput: 8 prompts x 4 samples x 128 new tokens on a random model (in the dtype auto picks) shaped like
-/// SmolLM2-135M with the real SmolLM2 tokenizer, shared-prefix sampling against sampling every
-/// candidate from scratch, next to the memory-bandwidth bound measured in the same run.
+/// Sampling throughput: 8 prompts x 4 samples x 128 new tokens on a random model (in the dtype
+/// auto picks) shaped like SmolLM2-135M with the real SmolLM2 tokenizer, shared-prefix sampling
+/// against sampling every candidate from scratch, next to the memory-bandwidth bound measured in
+/// the same run.
 /// </summary>
 internal static class GenerationBench
 {
@@ -31,7 +32,7 @@ internal static class GenerationBench
             [new ChatMessage("system", instruction), new ChatMessage("user", $"Question {i}: what is {i} times {i + 3}, and why?")], true)), Samples, (ulong)i)).ToList();
         var sampling = new SamplingOptions { Temperature = 0.7, TopK = 40, MaxNewTokens = NewTokens, StopTokenIds = [] };
         double promptTokens = requests.Average(r => r.PromptIds.Count);
-        long weightBytes = model.ParameterCount * 2;
+        long weightBytes = model.ParameterCount * BenchModel.BytesPerWeight;
 
         Console.WriteLine($"model: SmolLM2-135M shape (hidden {config.HiddenSize}, {config.NumLayers} layers, vocab {config.VocabSize}), random {BenchModel.DTypeName} weights, {threads} threads");
         Console.WriteLine($"machine: memory copy {bandwidth / 1e9:F1} GB/s; weights {weightBytes / 1e6:F0} MB");

@@ -11,9 +11,9 @@ namespace SelfAlign.Bench;
 /// <summary>
 /// Pairs judged per second by the yes/no judge over pairs of the shipped preference suite, on a
 /// random model (in the dtype auto picks) shaped like SmolLM2-135M with the real SmolLM2 tokenizer
-/// and chat template: the plain path (one input at a time, full forward) against the fast path (shared prefixes,
-/// last-position projection, length buckets), with the fast path's FLOP rate against the
-/// matmul rate measured in the same run.
+/// and chat template: the plain path (one input at a time, full forward) against the fast path
+/// (shared prefixes, last-position projection, length buckets), with the fast path's FLOP rate
+/// against the matmul rate measured in the same run.
 /// </summary>
 internal static class JudgeBench
 {

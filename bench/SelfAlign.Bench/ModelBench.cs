@@ -26,7 +26,7 @@ internal static class ModelBench
         using var model = BenchModel.Random(config);
         using var noGrad = torch.no_grad();
         var flopCount = BenchModel.Flops(model);
-        long weightBytes = model.ParameterCount * (BenchModel.DType == TorchSharp.torch.ScalarType.Float32 ? 4 : 2);
+        long weightBytes = model.ParameterCount * BenchModel.BytesPerWeight;
 
         Console.WriteLine();
         Console.WriteLine("prefill (last-position logits)");
