@@ -25,6 +25,7 @@ public static class CliApp
             BenchCommand.Create(),
             SelectPromptsCommand.Create(),
             CategorizeCommand.Create(),
+            DemoCommand.Create(),
         };
         var parse = root.Parse(args);
         // Failures are reported by CliErrors as one line, not as a stack trace.

@@ -4,6 +4,7 @@ using System.Text.RegularExpressions;
 using SelfAlign.Data;
 using SelfAlign.IO;
 using SelfAlign.Modeling;
+using SelfAlign.Pipeline;
 using SelfAlign.Text.Jinja;
 using SelfAlign.Training;
 
@@ -59,7 +60,7 @@ internal static partial class CliErrors
             return Fail($"{Option(parse.CommandResult.Command, e.Setting)} {e.Reason}");
         }
         catch (Exception e) when (e is ModelFormatException or DataFormatException or TemplateException or ResumeMismatchException or OutputConflictException
-            or TrainingDivergedException or UsageException or ArgumentException)
+            or TrainingDivergedException or UsageException or ArgumentException or JudgeCommandException)
         {
             return Fail(e.Message);
         }

@@ -25,47 +25,10 @@ internal static class IterateCommand
         {
             CliOptions.Apply(parse);
             var cfg = IterateConfig.Load(parse.GetRequiredValue(config).FullName);
-            var evaluator = cfg.Eval is { } eval ? new PrefbenchEvaluator(cfg, eval) : null;
-            string run = CliProgress.Run(progress => IterateStage.Run(cfg, parse.GetValue(runs)!.FullName, evaluator, progress, parse.GetValue(overwrite)));
+            string run = CliProgress.Run(progress => IterateStage.Run(cfg, parse.GetValue(runs)!.FullName, progress: progress, overwrite: parse.GetValue(overwrite)));
             CliConsole.Out().MarkupLine($"report: [bold]{Markup.Escape(Path.Combine(run, "report.md"))}[/]");
             return 0;
         });
         return command;
-    }
-
-    /// <summary>The new model judges a sample of preference-benchmark pairs with the IPO yes/no prompt: its accuracy as a judge.</summary>
-    sealed class PrefbenchEvaluator(IterateConfig cfg, IterateConfig.EvalSection eval) : IIterationEvaluator
-    {
-        IReadOnlyList<BenchItem> _items = [];
-
-        public void Check()
-        {
-            try
-            {
-                var (items, _) = BenchData.Load(eval.Prefbench!, skipInvalid: false);
-                _items = eval.LimitPerSubset > 0 ? BenchData.Sample(items, eval.LimitPerSubset, cfg.Seed) : items;
-            }
-            catch (Exception e) when (e is FileNotFoundException or ArgumentException)
-            {
-                throw cfg.Error("eval.prefbench", e.Message);
-            }
-        }
-
-        public IReadOnlyList<EvalMetric> Evaluate(string modelFolder, string folder, IStageProgress progress)
-        {
-            var tokenizer = Text.Tokenizer.Load(modelFolder);
-            using var model = ModelFolder.Load(modelFolder, new LoadOptions(cfg.ComputeType));
-            var engine = new LocalLanguageModel(model, tokenizer, new LocalModelOptions { MaxBatchTokens = cfg.Judge.BatchTokens });
-            var judge = new YesNoBenchJudge(new YesNoJudge(engine, new YesNoOptions(JudgePromptSet.IpoEvaluation)));
-            var bar = progress.Begin("evaluating (preference bench)", _items.Count);
-            var run = PreferenceBench.Run(_items, judge, new Categorizer(engine), categorizeAll: false, folder, n => bar.Increment(n));
-            var accuracy = BenchMetrics.Compute(run.Records, TieRule.Half);
-            var (low, high) = accuracy.OverallInterval;
-            return
-            [
-                new EvalMetric("yes/no judge accuracy on preference pairs (mean of sections)", accuracy.Overall, "%", low, high, accuracy.Records),
-                new EvalMetric("tied comparisons", accuracy.TieCount, "", Samples: accuracy.Records),
-            ];
-        }
     }
 }

@@ -10,10 +10,22 @@ internal static class JudgeCommand
 {
     public static Command Create()
     {
-        var model = CliOptions.Model("The judge: a Hugging Face model folder (normally the model that generated the candidates).");
+        var model = CliOptions.Model("The judge: a Hugging Face model folder (normally the model that generated the candidates); not read by the verifier and command judges.");
+        model.Required = false;
         var candidates = new Option<FileInfo>("--candidates") { Description = "Candidates JSONL from 'selfalign generate'.", Required = true };
         var output = new Option<FileInfo>("--out") { Description = "Judgments JSONL (appended to when resuming).", Required = true };
-        var judge = new Option<string>("--judge") { Description = "yesno (IPO), additive (Self-Rewarding 5-point) or pairwise (PSO, every candidate pair).", DefaultValueFactory = _ => "yesno" };
+        var judge = new Option<string>("--judge")
+        {
+            Description = "yesno (IPO), additive (Self-Rewarding 5-point), pairwise (PSO, every candidate pair), verifier (the checks of --tasks) " +
+                "or command (the program of --command).",
+            DefaultValueFactory = _ => "yesno",
+        };
+        var tasks = new Option<FileInfo?>("--tasks") { Description = "Verifier judge: a task JSONL whose ids are the prompt ids, each with a 'check' (see docs/judging.md)." };
+        var program = new Option<string[]>("--command")
+        {
+            Description = "Command judge: the program and its arguments; it reads candidate rows as JSON lines and writes one {\"score\": x} line per row.",
+            AllowMultipleArgumentsPerToken = true,
+        };
         var prompts = new Option<string>("--prompts") { Description = "Yes/no prompt set: ipo-dpo, ipo-eval or a JSON file.", DefaultValueFactory = _ => "ipo-dpo" };
         var format = new Option<string>("--format") { Description = "chat or plain.", DefaultValueFactory = _ => "chat" };
         var category = new Option<string>("--category") { Description = "Category whose yes/no prompt is used: chat, code, math, safety, or auto (the model categorizes each prompt).", DefaultValueFactory = _ => "chat" };
@@ -26,7 +38,7 @@ internal static class JudgeCommand
         var command = new Command("judge", "Let the model judge its own candidates: IPO yes/no, Self-Rewarding additive (0-5) or PSO pairwise. " +
             "Resumable: run the same command again and only the missing judgments are made; changed options are refused.")
         {
-            model, adapter, candidates, output, judge, prompts, category, format, samples, seed, batchTokens, dtype, overwrite,
+            model, adapter, candidates, output, judge, prompts, category, format, samples, seed, tasks, program, batchTokens, dtype, overwrite,
         };
         command.SetAction(parse =>
         {
@@ -36,16 +48,23 @@ internal static class JudgeCommand
                 "yesno" => JudgeKind.YesNo,
                 "additive" => JudgeKind.Additive,
                 "pairwise" => JudgeKind.Pairwise,
-                var j => throw new UsageException($"--judge '{j}': use yesno, additive or pairwise"),
+                "verifier" => JudgeKind.Verifier,
+                "command" => JudgeKind.Command,
+                var j => throw new UsageException($"--judge '{j}': use yesno, additive, pairwise, verifier or command"),
             };
+            if (kind == JudgeKind.Verifier && parse.GetValue(tasks) is null) throw new UsageException("--judge verifier needs --tasks");
+            if (kind == JudgeKind.Command && parse.GetValue(program) is not { Length: > 0 }) throw new UsageException("--judge command needs --command PROGRAM [ARGS...]");
+            bool isProgram = kind is JudgeKind.Verifier or JudgeKind.Command;
+            if (!isProgram && parse.GetValue(model) is null) throw new UsageException("--model is required by the model judges (yesno, additive, pairwise)");
             var layout = parse.GetValue(format) switch
             {
                 "chat" => JudgeFormat.Chat,
                 "plain" => JudgeFormat.Plain,
                 var f => throw new UsageException($"--format '{f}': use chat or plain"),
             };
-            var job = new JudgeJob(parse.GetRequiredValue(model).FullName, parse.GetRequiredValue(candidates).FullName, parse.GetRequiredValue(output).FullName,
-                new CandidateJudgeOptions(kind, parse.GetValue(prompts)!, layout, parse.GetValue(category)!, parse.GetValue(samples), parse.GetValue(seed)),
+            var job = new JudgeJob(parse.GetValue(model)?.FullName ?? "", parse.GetRequiredValue(candidates).FullName, parse.GetRequiredValue(output).FullName,
+                new CandidateJudgeOptions(kind, parse.GetValue(prompts)!, layout, parse.GetValue(category)!, parse.GetValue(samples), parse.GetValue(seed),
+                    parse.GetValue(tasks)?.FullName, parse.GetValue(program)),
                 CliOptions.ParseDType(parse.GetValue(dtype)!), parse.GetValue(batchTokens), parse.GetValue(adapter)?.FullName, parse.GetValue(overwrite));
             int written = CliProgress.Run(progress => JudgeStage.Run(job, progress));
             CliConsole.Out().MarkupLine(written == 0 ? $"{Markup.Escape(job.Output)} is complete."

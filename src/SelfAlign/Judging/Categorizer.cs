@@ -43,10 +43,13 @@ public sealed class Categorizer
         _labels = Categories.All.Select(c => LabelTokens.Resolve(model.Tokenizer, c, LabelVariants.SpaceAndCase)).ToArray();
     }
 
+    /// <summary>The classification request for <paramref name="instruction"/>.</summary>
+    public static string Request(string instruction) => Prompt.Replace("{instruction}", instruction);
+
     /// <summary>Guesses each instruction's category; <paramref name="onProgress"/> hears how many finished.</summary>
     public IReadOnlyList<CategoryGuess> Categorize(IReadOnlyList<string> instructions, Action<int>? onProgress = null)
     {
-        var inputs = instructions.Select(i => _renderer.Ids(Prompt.Replace("{instruction}", i), AnswerPrefix)).ToArray();
+        var inputs = instructions.Select(i => _renderer.Ids(Request(i), AnswerPrefix)).ToArray();
         return LabelScorer.LogProbs(_model, inputs, _labels, onProgress).Select(lp =>
         {
             double max = lp.Max();

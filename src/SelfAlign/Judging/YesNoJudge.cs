@@ -46,11 +46,14 @@ public sealed class YesNoJudge
     public LabelTokens No { get; }
 
     /// <summary>The request text for one item, before templating.</summary>
-    public string Request(JudgeItem item)
+    public string Request(JudgeItem item) => Request(Options, item);
+
+    /// <summary>The request text the judge with <paramref name="options"/> writes for <paramref name="item"/> (to build judge-training data).</summary>
+    public static string Request(YesNoOptions options, JudgeItem item)
     {
-        string instruction = Options.Prompts.For(item.Category, item.Subset);
+        string instruction = options.Prompts.For(item.Category, item.Subset);
         // Plain format: the IPO authors' exact layout, indentation included.
-        return Options.Format == JudgeFormat.Plain
+        return options.Format == JudgeFormat.Plain
             ? $"{instruction}\n    User : {item.Instruction}\n    Response : {item.Response}\n    "
             : $"{instruction}\nUser : {item.Instruction}\nResponse : {item.Response}";
     }

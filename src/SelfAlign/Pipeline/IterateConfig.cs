@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using SelfAlign.Data;
+using SelfAlign.Evaluation;
 using SelfAlign.Judging;
 using SelfAlign.Modeling;
 using SelfAlign.Modeling.Lora;
@@ -45,9 +46,17 @@ public sealed record IterateConfig
 
     /// <summary>Candidate sampling (IPO: N=4, T=0.7, top-k 40).</summary>
     public sealed record GenerateSection(int Samples = 4, double Temperature = 0.7, int TopK = 40, double TopP = 1.0, int MaxNewTokens = 256, int BatchSize = 32);
-    /// <summary>The judge: yesno, additive or pairwise, with its prompt set, layout and category.</summary>
+    /// <summary>
+    /// The judge: yesno, additive or pairwise (the model itself, with its prompt set, layout and
+    /// category), verifier (the checks of a task file, by prompt id) or command (an external program).
+    /// </summary>
     public sealed record JudgeSection(string Kind = "yesno", string Prompts = "ipo-dpo", string Format = "chat", string Category = "chat",
-        int AdditiveSamples = 3, int BatchTokens = 4096);
+        int AdditiveSamples = 3, int BatchTokens = 4096, string? Tasks = null, string[]? Command = null)
+    {
+        /// <summary>The judge kind as the judge stage names it.</summary>
+        [JsonIgnore]
+        public JudgeKind JudgeKind => Enum.Parse<JudgeKind>(Kind, ignoreCase: true);
+    }
     /// <summary>The pair rule.</summary>
     public sealed record PairSection(double MinMargin = 0, double Eta = 0.5, double? MinChosenScore = null, double? MaxRejectedScore = null)
     {
@@ -103,6 +112,16 @@ public sealed record IterateConfig
         public double LabelSmoothing { get; init; }
         /// <summary>Weight of the chosen-response NLL term (TRL's rpo_alpha).</summary>
         public double NllWeight { get; init; }
+        /// <summary>SFT rows mixed into preference training (for example judge-training data, so the judge keeps judging), or none.</summary>
+        public SftMixSection? SftMix { get; init; }
+    }
+
+    /// <summary>SFT rows trained along with the pairs: <c>weight</c> times their loss is added, <c>per_pair</c> rows per pair.</summary>
+    public sealed record SftMixSection(string Data = "", double Weight = 1.0, int PerPair = 1)
+    {
+        /// <summary>As the train stage's setting.</summary>
+        [JsonIgnore]
+        public SftMix Mix => new(Data, Weight, PerPair);
     }
 
     /// <summary>Supervised fine-tuning of the seed model on instruction data before iteration 1 (the papers' IFT step).</summary>
@@ -112,8 +131,15 @@ public sealed record IterateConfig
         public string Data { get; init; } = "";
     }
 
-    /// <summary>Preference-benchmark files to judge with each new model (yes/no judge), at most <c>limit_per_subset</c> records per subset.</summary>
-    public sealed record EvalSection(string[]? Prefbench = null, int LimitPerSubset = 20);
+    /// <summary>
+    /// What to measure on the seed model and after every iteration: preference-benchmark files the
+    /// model judges (yes/no judge, at most <c>limit_per_subset</c> records per subset), and a policy
+    /// test set of verified tasks it answers.
+    /// </summary>
+    public sealed record EvalSection(string[]? Prefbench = null, int LimitPerSubset = 20, PolicySection? Policy = null);
+
+    /// <summary>A policy test set: each task answered greedily and <c>samples</c> times with the loop's sampling, its check deciding.</summary>
+    public sealed record PolicySection(string Tasks = "", int Samples = 4);
 
     /// <summary>The config file it was read from (null for a config built in code).</summary>
     [JsonIgnore]
@@ -154,9 +180,18 @@ public sealed record IterateConfig
         {
             SeedModel = Resolve(config.SeedModel),
             Prompts = Resolve(config.Prompts),
-            Judge = config.Judge with { Prompts = JudgePromptSet.BuiltIn.ContainsKey(config.Judge.Prompts) ? config.Judge.Prompts : Resolve(config.Judge.Prompts) },
+            Judge = config.Judge with
+            {
+                Prompts = JudgePromptSet.BuiltIn.ContainsKey(config.Judge.Prompts) ? config.Judge.Prompts : Resolve(config.Judge.Prompts),
+                Tasks = config.Judge.Tasks is { } tasks ? Resolve(tasks) : null,
+            },
             Sft = config.Sft is { } sft ? sft with { Data = Resolve(sft.Data) } : null,
-            Eval = config.Eval is { } ev ? ev with { Prefbench = ev.Prefbench?.Select(Resolve).ToArray() } : null,
+            Train = config.Train with { SftMix = config.Train.SftMix is { } mix ? mix with { Data = Resolve(mix.Data) } : null },
+            Eval = config.Eval is { } ev ? ev with
+            {
+                Prefbench = ev.Prefbench?.Select(Resolve).ToArray(),
+                Policy = ev.Policy is { } policy ? policy with { Tasks = Resolve(policy.Tasks) } : null,
+            } : null,
         };
     }
 
@@ -200,7 +235,10 @@ public sealed record IterateConfig
         Require(Generate!.Samples >= 2, "generate.samples", $"must be at least 2 (a pair needs two candidates), got {Generate.Samples}");
         Require(Generate.BatchSize >= 1, "generate.batch_size", $"must be at least 1, got {Generate.BatchSize}");
         Check("generate", () => Sampling.Validate());
-        Require(Judge!.Kind is "yesno" or "additive" or "pairwise", "judge.kind", $"must be yesno, additive or pairwise, got '{Judge.Kind}'");
+        Require(Judge!.Kind is "yesno" or "additive" or "pairwise" or "verifier" or "command", "judge.kind",
+            $"must be yesno, additive, pairwise, verifier or command, got '{Judge.Kind}'");
+        Require(Judge.Kind != "verifier" || Judge.Tasks is { Length: > 0 }, "judge.tasks", "is needed by the verifier judge: a task file with a check per prompt id");
+        Require(Judge.Kind != "command" || Judge.Command is { Length: > 0 } && Judge.Command[0].Length > 0, "judge.command", "is needed by the command judge: [program, arguments...]");
         Require(Judge.Format is "chat" or "plain", "judge.format", $"must be chat or plain, got '{Judge.Format}'");
         Require(Judge.Category == JudgeStage.AutoCategory || Categories.Normalize(Judge.Category) is not null, "judge.category",
             $"must be chat, code, math, safety or auto, got '{Judge.Category}'");
@@ -214,6 +252,7 @@ public sealed record IterateConfig
         Require(Train.Loss != "pso" || Judge.Kind == "pairwise", "train.loss", "pso needs preference strengths, which only the pairwise judge gives");
         Optimization(Train, "train");
         Check("train", () => LossOptions.Validate());
+        if (Train.SftMix is { } mix) Check("train", () => mix.Mix.Validate());
         if (Sft is not null)
         {
             Require(Sft.Data.Length > 0, "sft.data", "needs an SFT JSONL file");
@@ -221,8 +260,11 @@ public sealed record IterateConfig
         }
         if (Eval is not null)
         {
-            Require(Eval.Prefbench is { Length: > 0 }, "eval.prefbench", "needs at least one preference-benchmark file or folder");
+            Require(Eval.Prefbench is { Length: > 0 } || Eval.Policy is not null, "eval", "needs a prefbench list or a policy test set");
+            Require(Eval.Prefbench is null || Eval.Prefbench.Length > 0, "eval.prefbench", "needs at least one preference-benchmark file or folder");
             Require(Eval.LimitPerSubset >= 0, "eval.limit_per_subset", $"must be >= 0 (0: all), got {Eval.LimitPerSubset}");
+            Require(Eval.Policy is null || Eval.Policy.Tasks.Length > 0, "eval.policy.tasks", "needs a task file with checks");
+            Require(Eval.Policy is null || Eval.Policy.Samples >= 1, "eval.policy.samples", $"must be at least 1, got {Eval.Policy?.Samples}");
         }
 
         void Optimization(OptimizationSection o, string section)
@@ -253,6 +295,9 @@ public sealed record IterateConfig
         Input("seed_model", () => Tokenizer.Load(SeedModel));
         Input("prompts", () => PromptFile.Read(Prompts));
         if (Sft is not null) Input("sft.data", () => TrainingData.ReadSft(Sft.Data));
+        if (Train.SftMix is { } mix) Input("train.sft_mix.data", () => TrainingData.ReadSft(mix.Data));
+        if (Judge.Tasks is { } tasks) Input("judge.tasks", () => VerifiedTask.ReadFile(tasks));
+        if (Eval?.Policy is { } policy) Input("eval.policy.tasks", () => VerifiedTask.ReadFile(policy.Tasks));
         try
         {
             JudgePromptSet.Get(Judge.Prompts);

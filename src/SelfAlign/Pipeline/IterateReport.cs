@@ -48,16 +48,28 @@ public static class IterateReport
                 $"{F(last["length/chosen"], "F1")} / {F(last["length/rejected"], "F1")} | {F(s["reference_seconds"], "F1")} | {F(s["train_seconds"], "F1")} |");
         }
 
-        var evaluations = iterations.Select(i => (i.T, Metrics: ReadMetrics(Path.Combine(i.Dir, "eval", IterateStage.EvalResults)))).Where(e => e.Metrics is not null).ToList();
+        var evaluations = new[] { (Model: "M0", Dir: Path.Combine(run, "m0")) }.Concat(iterations.Select(i => (Model: $"M{i.T}", i.Dir)))
+            .Select(e => (e.Model, Metrics: ReadMetrics(Path.Combine(e.Dir, "eval", IterateStage.EvalResults)))).Where(e => e.Metrics is not null).ToList();
         if (evaluations.Count > 0)
         {
-            md.AppendLine("\n## Evaluation after each iteration\n");
-            md.AppendLine("Rates are percentages with their 95% interval in brackets.\n");
-            md.AppendLine("| iteration | measure | value | 95% interval | measured on |");
-            md.AppendLine("|---:|---|---:|---|---:|");
-            foreach (var (t, metrics) in evaluations)
+            md.AppendLine("\n## Evaluation of each model\n");
+            md.AppendLine("M0 is the seed model (after SFT, when there is one); Mt the model after iteration t. Rates are percentages with their 95% interval in brackets.\n");
+            md.AppendLine("| model | measure | value | 95% interval | measured on |");
+            md.AppendLine("|---|---|---:|---|---:|");
+            foreach (var (name, metrics) in evaluations)
                 foreach (var m in metrics!)
-                    md.AppendLine($"| {t} | {m.Name} | {Value(m.Value, m.Unit)} | {(m.Low is double lo && m.High is double hi ? $"[{Value(lo, m.Unit)}, {Value(hi, m.Unit)}]" : "")} | {m.Samples?.ToString() ?? ""} |");
+                    md.AppendLine($"| {name} | {m.Name} | {Value(m.Value, m.Unit)} | {(m.Low is double lo && m.High is double hi ? $"[{Value(lo, m.Unit)}, {Value(hi, m.Unit)}]" : "")} | {m.Samples?.ToString() ?? ""} |");
+            // The chart draws the overall rates; per-category rows stay in the table.
+            var overall = evaluations.SelectMany(e => e.Metrics!).Where(m => m.Unit == "%" && m.Low is not null && !Judging.Categories.All.Any(c => m.Name.EndsWith(", " + c)))
+                .Select(m => m.Name).Distinct().ToList();
+            if (overall.Count > 0)
+            {
+                var series = overall.Select(name => (name, evaluations.Select(e => e.Metrics!.FirstOrDefault(m => m.Name == name) is { } m
+                    ? new Evaluation.RatePoint(m.Value, m.Low!.Value, m.High ?? m.Value) : (Evaluation.RatePoint?)null).ToArray())).ToList();
+                byte[] png = Evaluation.RateCharts.Lines("evaluation of each model", "% (whiskers: 95% interval)", evaluations.Select(e => e.Model).ToList(), series);
+                AtomicFile.Write(Path.Combine(run, "evaluation.png"), w => w.Write(png));
+                md.AppendLine("\n![evaluation of each model](evaluation.png)");
+            }
         }
 
         md.AppendLine("\n## Plots\n");
@@ -75,7 +87,8 @@ public static class IterateReport
 
     static JsonObject? Read(string path) => File.Exists(path) ? JsonObject.Create(Data.JsonRecords.ReadDocument(path)) : null;
 
-    static List<EvalMetric>? ReadMetrics(string path)
+    /// <summary>The metrics an evaluation wrote, or null when it has not run.</summary>
+    public static List<EvalMetric>? ReadMetrics(string path)
     {
         if (!File.Exists(path)) return null;
         var root = Data.JsonRecords.ReadDocument(path);

@@ -35,16 +35,27 @@ public static class IterateStage
         progress ??= SilentProgress.Instance;
         config.Validate();
         config.CheckInputs();
+        evaluator ??= LoopEvaluator.From(config);
         evaluator?.Check();
         string run = Path.Combine(runsRoot, config.Name);
         OutputGuard.ClaimFolder(run, "iterate", [new("seed model", config.SeedModel), new("prompt pool", config.Prompts), new("SFT data", config.Sft?.Data),
-            new("config", config.Source)], overwrite);
+            new("config", config.Source),
+            new("mixed SFT data", config.Train.SftMix?.Data), new("judge tasks", config.Judge.Tasks), new("policy test set", config.Eval?.Policy?.Tasks)], overwrite);
         Directory.CreateDirectory(run);
         ClaimConfig(config, run, progress);
 
         var pool = PromptFile.Read(config.Prompts);
         var dtype = config.ComputeType;
         string model = config.SeedModel;
+        void Evaluate(string folder, string name)
+        {
+            if (evaluator is null) return;
+            string current = model;
+            string eval = Path.Combine(folder, "eval");
+            Stage(eval, () => AtomicFile.WriteAllText(Path.Combine(eval, EvalResults),
+                new JsonArray([.. evaluator.Evaluate(current, eval, progress).Select(m => (JsonNode?)m.ToJson())]).ToJsonString(Indented) + "\n"),
+                progress, $"{name} evaluation");
+        }
         if (config.Sft is { } sft)
         {
             string output = Path.Combine(run, "sft");
@@ -52,6 +63,7 @@ public static class IterateStage
                 DType: sft.FullFineTuning ? ScalarType.Float32 : dtype), progress), progress, "SFT");
             model = Path.Combine(output, "model");
         }
+        Evaluate(Path.Combine(run, "m0"), "M0");
         for (int t = 1; t <= config.Iterations; t++)
         {
             string iter = Path.Combine(run, $"iter-{t}");
@@ -67,8 +79,8 @@ public static class IterateStage
             string judgments = Path.Combine(iter, "judgments", "judgments.jsonl");
             var j = config.Judge;
             Stage(Path.Combine(iter, "judgments"), () => JudgeStage.Run(new JudgeJob(model, candidates, judgments,
-                new CandidateJudgeOptions(Enum.Parse<JudgeKind>(j.Kind, ignoreCase: true), j.Prompts, j.Format == "plain" ? JudgeFormat.Plain : JudgeFormat.Chat,
-                    j.Category, j.AdditiveSamples, config.Seed + (ulong)t), dtype, j.BatchTokens), progress), progress, $"iter-{t} judgments");
+                new CandidateJudgeOptions(j.JudgeKind, j.Prompts, j.Format == "plain" ? JudgeFormat.Plain : JudgeFormat.Chat,
+                    j.Category, j.AdditiveSamples, config.Seed + (ulong)t, j.Tasks, j.Command), dtype, j.BatchTokens), progress), progress, $"iter-{t} judgments");
 
             string pairs = Path.Combine(iter, "pairs", "pairs.jsonl");
             Stage(Path.Combine(iter, "pairs"), () => PairStage.Run(candidates, judgments, pairs, config.Pair.Rule),
@@ -79,19 +91,12 @@ public static class IterateStage
             {
                 var tr = config.Train;
                 Stage(train, () => TrainStage.Run(new TrainJob(model, pairs, train, config.TrainOptions(tr), config.LossOptions,
-                    DType: tr.FullFineTuning ? ScalarType.Float32 : dtype), progress), progress, $"iter-{t} training");
+                    DType: tr.FullFineTuning ? ScalarType.Float32 : dtype, Mix: tr.SftMix?.Mix), progress), progress, $"iter-{t} training");
                 model = Path.Combine(train, "model");
             }
             else progress.Note($"iter-{t}: no pairs, so no training; the next iteration keeps {model}");
 
-            if (evaluator is not null)
-            {
-                string eval = Path.Combine(iter, "eval");
-                string current = model;
-                Stage(eval, () => AtomicFile.WriteAllText(Path.Combine(eval, EvalResults),
-                    new JsonArray([.. evaluator.Evaluate(current, eval, progress).Select(m => (JsonNode?)m.ToJson())]).ToJsonString(Indented) + "\n"),
-                    progress, $"iter-{t} evaluation");
-            }
+            Evaluate(iter, $"iter-{t}");
         }
         IterateReport.Write(run, config);
         return run;
@@ -111,6 +116,9 @@ public static class IterateStage
         var now = config.ToJson();
         now["prompts_sha256"] = RunManifest.FileSha256(config.Prompts);
         if (config.Sft is not null) now["sft_data_sha256"] = RunManifest.FileSha256(config.Sft.Data);
+        if (config.Train.SftMix is { } mix) now["train_sft_mix_sha256"] = RunManifest.FileSha256(mix.Data);
+        if (config.Judge.Tasks is { } tasks) now["judge_tasks_sha256"] = RunManifest.FileSha256(tasks);
+        if (config.Eval?.Policy is { } policy) now["eval_policy_sha256"] = RunManifest.FileSha256(policy.Tasks);
         string path = Path.Combine(run, OutputGuard.FolderManifest);
         var before = RunManifest.Read(path)?["config"] as JsonObject;
         if (before is not null)
@@ -136,11 +144,14 @@ public static class IterateStage
         {
             "iterations" => [],
             "sft" or "sft_data_sha256" => new[] { Path.Combine(run, "sft") }.Where(Directory.Exists),
+            "train_sft_mix_sha256" => Within("train"),
+            "judge_tasks_sha256" => Within("judgments"),
+            "eval_policy_sha256" => Within("eval").Concat(new[] { Path.Combine(run, "m0", "eval") }.Where(Directory.Exists)),
             "generate" => Within("candidates"),
             "judge" => Within("judgments"),
             "pair" => Within("pairs"),
             "train" => Within("train"),
-            "eval" => Within("eval"),
+            "eval" => Within("eval").Concat(new[] { Path.Combine(run, "m0", "eval") }.Where(Directory.Exists)),
             // The seed model, the prompt pool, the seed and the dtype shape every stage.
             _ => new[] { Path.Combine(run, "sft") }.Where(Directory.Exists).Concat(iterations),
         };

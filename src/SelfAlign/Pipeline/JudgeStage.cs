@@ -20,6 +20,10 @@ public enum JudgeKind
     Additive,
     /// <summary>PSO: every candidate pair compared in both orders.</summary>
     Pairwise,
+    /// <summary>A rule-based verifier: 1 when the prompt's task check accepts the candidate, else 0 (the oracle).</summary>
+    Verifier,
+    /// <summary>An external program that reads candidates and writes scores.</summary>
+    Command,
 }
 
 /// <summary>How candidates are judged.</summary>
@@ -29,8 +33,22 @@ public enum JudgeKind
 /// <param name="Category">The category whose yes/no prompt is used (chat, code, math, safety), or <c>auto</c>: the model categorizes each prompt itself.</param>
 /// <param name="AdditiveSamples">Sampled judgments per candidate for the additive judge.</param>
 /// <param name="Seed">Seed of sampled judgments.</param>
+/// <param name="Tasks">For the verifier: the task file whose ids are the prompts' ids and whose checks decide.</param>
+/// <param name="Command">For the command judge: the program and its arguments.</param>
 public sealed record CandidateJudgeOptions(JudgeKind Kind = JudgeKind.YesNo, string Prompts = "ipo-dpo", JudgeFormat Format = JudgeFormat.Chat,
-    string Category = Categories.Chat, int AdditiveSamples = 3, ulong Seed = 0);
+    string Category = Categories.Chat, int AdditiveSamples = 3, ulong Seed = 0, string? Tasks = null, IReadOnlyList<string>? Command = null)
+{
+    /// <summary>True for the judges that are programs rather than the model.</summary>
+    public bool IsProgram => Kind is JudgeKind.Verifier or JudgeKind.Command;
+
+    /// <summary>The program judge of these options (a verifier or a command); null for model judges.</summary>
+    public IProgramJudge? ProgramJudge() => Kind switch
+    {
+        JudgeKind.Verifier => VerifierJudge.Load(Tasks ?? throw new InvalidSettingException("tasks", "the verifier judge needs a task file with checks")),
+        JudgeKind.Command => new CommandJudge(Command is { Count: > 0 } c ? c : throw new InvalidSettingException("command", "the command judge needs a program to run")),
+        _ => null,
+    };
+}
 
 /// <summary>A judging run: the judge model (with an optional PEFT adapter merged in), the candidates and where judgments go.</summary>
 /// <param name="Model">The judge model folder.</param>
@@ -69,11 +87,16 @@ public static class JudgeStage
         if (job.BatchTokens < 1) throw new InvalidSettingException("batch_tokens", $"must be at least 1, got {job.BatchTokens}");
         var prompts = JudgePromptSet.Get(o.Prompts);
         var groups = Candidates.Read(job.Candidates);
-        ModelFolder.Check(job.Model);
-        var tokenizer = Tokenizer.Load(job.Model);
-        CheckLengths(job, tokenizer, groups);
-        OutputGuard.ClaimFile(job.Output, "judge", [new("candidates file", job.Candidates), new("model", job.Model), new("adapter", job.Adapter),
-            new("prompt set", File.Exists(o.Prompts) ? o.Prompts : null)], job.Overwrite);
+        var program = o.ProgramJudge();
+        if (program is VerifierJudge verifier && verifier.Missing(groups.Select(g => g.PromptId)) is string missing)
+            throw new DataFormatException(job.Candidates, groups.First(g => g.PromptId == missing).Samples[0].Line, $"prompt '{missing}' has no task in {o.Tasks}");
+        if (program is null)
+        {
+            ModelFolder.Check(job.Model);
+            CheckLengths(job, Tokenizer.Load(job.Model), groups);
+        }
+        OutputGuard.ClaimFile(job.Output, "judge", [new("candidates file", job.Candidates), new("model", program is null ? job.Model : null), new("adapter", job.Adapter),
+            new("prompt set", File.Exists(o.Prompts) ? o.Prompts : null), new("task file", o.Tasks)], job.Overwrite);
         RunManifest.WriteOrCheck(OutputGuard.ManifestOf(job.Output), "judge", Config(job, prompts));
         using var output = JsonlAppender.Open(job.Output);
         var done = output.Existing.Select(Key).ToHashSet();
@@ -83,11 +106,24 @@ public static class JudgeStage
         if (total == 0) return 0;
         if (done.Count > 0) progress.Note($"Resuming: {done.Count} judgments already written, {total} to go.");
 
-        using var model = ModelFolder.Load(job.Model, new LoadOptions(job.DType, Adapter: job.Adapter));
-        var engine = new LocalLanguageModel(model, tokenizer, new LocalModelOptions { MaxBatchTokens = job.BatchTokens });
         var task = progress.Begin($"judging ({o.Kind})", total);
         var clock = Stopwatch.StartNew();
         int finished = 0;
+        if (program is not null)
+        {
+            foreach (var chunk in pending.Chunk(ChunkPrompts))
+            {
+                var units = chunk.SelectMany(c => c.Work).ToList();
+                var scores = program.Score(units.Select(u => new ProgramItem(u.First.PromptId, u.First.Sample, u.First.Instruction, u.First.Text)).ToArray());
+                for (int i = 0; i < units.Count; i++)
+                    output.Append(new JsonObject { ["prompt_id"] = units[i].First.PromptId, ["sample"] = units[i].First.Sample, ["judge"] = program.Name, ["score"] = scores[i] });
+                task.Increment(units.Count);
+            }
+            return total;
+        }
+        var tokenizer = Tokenizer.Load(job.Model);
+        using var model = ModelFolder.Load(job.Model, new LoadOptions(job.DType, Adapter: job.Adapter));
+        var engine = new LocalLanguageModel(model, tokenizer, new LocalModelOptions { MaxBatchTokens = job.BatchTokens });
         // Small runs judge fewer prompts at a time so the bar moves; large ones keep the batches full.
         foreach (var chunk in pending.Chunk(Math.Clamp(pending.Count / 20, 1, ChunkPrompts)))
         {
@@ -180,7 +216,15 @@ public static class JudgeStage
     }
 
     /// <summary>The job as its manifest records it.</summary>
-    public static JsonObject Config(JudgeJob job, JudgePromptSet prompts) => new()
+    public static JsonObject Config(JudgeJob job, JudgePromptSet prompts) => job.Options.IsProgram ? new()
+    {
+        ["candidates"] = job.Candidates,
+        ["candidates_sha256"] = RunManifest.FileSha256(job.Candidates),
+        ["judge"] = job.Options.Kind.ToString().ToLowerInvariant(),
+        ["tasks"] = job.Options.Tasks,
+        ["tasks_sha256"] = job.Options.Tasks is null ? null : RunManifest.FileSha256(job.Options.Tasks),
+        ["command"] = job.Options.Command is null ? null : new JsonArray(job.Options.Command.Select(a => (JsonNode?)a).ToArray()),
+    } : new()
     {
         ["model"] = job.Model,
         ["adapter"] = PeftAdapter.ManifestRecord(job.Adapter),

@@ -25,7 +25,12 @@ public static class PairPlots
         plot.Axes.Left.TickGenerator = new ScottPlot.TickGenerators.NumericAutomatic { IntegerTicksOnly = true };
         bool pairwise = report.Judge == "pairwise";
         plot.Title($"{report.Judge} judge: {report.Scores.Count} {(pairwise ? "pair preferences" : "candidate scores")}, {report.Pairs} pairs kept");
-        plot.XLabel(pairwise ? "p(first candidate better)" : report.Judge == "yesno" ? "p(Yes) / (p(Yes) + p(No))" : "mean score (0-5)");
+        plot.XLabel(pairwise ? "p(first candidate better)" : report.Judge switch
+        {
+            "yesno" => "p(Yes) / (p(Yes) + p(No))",
+            "additive" => "mean score (0-5)",
+            _ => $"{report.Judge} score",
+        });
         plot.YLabel(pairwise ? "candidate pairs" : "candidates");
         byte[] png = plot.GetImageBytes(720, 400, ScottPlot.ImageFormat.Png);
         AtomicFile.Write(path, s => s.Write(png));

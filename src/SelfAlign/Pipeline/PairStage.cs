@@ -141,7 +141,8 @@ public static class PairStage
         foreach (var row in Jsonl.Read(file))
         {
             string kind = row.String("judge");
-            if (kind is not ("yesno" or "additive" or "pairwise")) throw row.Error($"'judge' must be yesno, additive or pairwise, got '{kind}'");
+            if (kind is not ("yesno" or "additive" or "pairwise" or "verifier" or "command"))
+                throw row.Error($"'judge' must be yesno, additive, pairwise, verifier or command, got '{kind}'");
             if (judge is not null && kind != judge) throw row.Error($"'judge' is {kind}, but the rows before it are {judge}; judgments of one file come from one judge");
             judge = kind;
             string id = row.String("prompt_id");

@@ -19,8 +19,9 @@ namespace SelfAlign.Pipeline;
 /// <param name="ChatTemplate">Render prompts with the chat template (string prompts become one user turn); false: TRL's raw-text handling.</param>
 /// <param name="DType">Compute dtype of the base model (f32 for full fine-tuning); null: <see cref="ComputeDType.Fastest"/>.</param>
 /// <param name="Overwrite">Replace an output folder this command did not write (or start its own over).</param>
+/// <param name="Mix">SFT rows mixed into preference training, or null.</param>
 public sealed record TrainJob(string Model, string Data, string Output, TrainOptions Options, PreferenceLossOptions? Loss,
-    bool ChatTemplate = true, ScalarType? DType = null, bool Overwrite = false);
+    bool ChatTemplate = true, ScalarType? DType = null, bool Overwrite = false, SftMix? Mix = null);
 
 /// <summary>What a finished training run reports (also <c>summary.json</c>).</summary>
 public sealed record TrainSummary(int Examples, int Steps, double ReferenceSeconds, double TrainSeconds, IReadOnlyDictionary<string, double> Final);
@@ -47,10 +48,12 @@ public static class TrainStage
         var tokenizer = Tokenizer.Load(job.Model);
         var encoder = new CompletionTokenizer(tokenizer, job.ChatTemplate ? Text.ChatTemplate.For(tokenizer) : null, job.Options.MaxLength, job.Options.MaxPromptLength);
         int padId = tokenizer.Special.PadId ?? tokenizer.Special.EosId ?? 0;
-        List<TokenizedCompletion>? examples = null;
+        if (job.Mix is not null && job.Loss is null) throw new ArgumentException("sft_mix applies to preference training; SFT trains on its own rows");
+        job.Mix?.Validate();
+        List<TokenizedCompletion> ReadSft(string file) => TrainingData.ReadSft(file).Select(r => Encode(encoder, r.Prompt, r.Completion, file, r.Line)).ToList();
+        List<TokenizedCompletion>? examples = null, mixed = job.Mix is null ? null : ReadSft(job.Mix.Data);
         List<TokenizedPair>? pairs = null;
-        if (job.Loss is null)
-            examples = TrainingData.ReadSft(job.Data).Select(r => Encode(encoder, r.Prompt, r.Completion, job.Data, r.Line)).ToList();
+        if (job.Loss is null) examples = ReadSft(job.Data);
         else
         {
             var rows = TrainingData.ReadPreferences(job.Data);
@@ -61,7 +64,7 @@ public static class TrainStage
         }
 
         ModelFolder.Check(job.Model);
-        OutputGuard.ClaimFolder(job.Output, command, [new("model", job.Model), new("training data", job.Data)], job.Overwrite);
+        OutputGuard.ClaimFolder(job.Output, command, [new("model", job.Model), new("training data", job.Data), new("mixed SFT data", job.Mix?.Data)], job.Overwrite);
         Directory.CreateDirectory(job.Output);
         RunManifest.WriteOrCheck(Path.Combine(job.Output, OutputGuard.FolderManifest), command, Config(job));
         string summaryPath = Path.Combine(job.Output, SummaryFile);
@@ -80,7 +83,8 @@ public static class TrainStage
                 onPairs: n => { computed += n; bar.Increment(n); });
             bar.Increment(pairs.Count - computed);   // the pairs a resumed run found cached
             referenceSeconds = clock.Elapsed.TotalSeconds;
-            objective = new PreferenceObjective(model, pairs, reference, job.Loss!, padId);
+            var preference = new PreferenceObjective(model, pairs, reference, job.Loss!, padId);
+            objective = mixed is null ? preference : new SftMixObjective(preference, new SftObjective(model, mixed, padId), job.Mix!, job.Options.Seed);
         }
 
         IProgressTask? steps = null;
@@ -159,6 +163,10 @@ public static class TrainStage
         ["options"] = JsonSerializer.SerializeToNode(job.Options, Snake),
         ["loss"] = job.Loss is null ? "sft" : JsonSerializer.SerializeToNode(job.Loss, Snake),
         ["chat_template"] = job.ChatTemplate,
+        ["sft_mix"] = job.Mix is null ? null : new JsonObject
+        {
+            ["data"] = job.Mix.Data, ["data_sha256"] = RunManifest.FileSha256(job.Mix.Data), ["weight"] = job.Mix.Weight, ["per_pair"] = job.Mix.PerPair,
+        },
         ["dtype"] = (job.DType ?? ComputeDType.Fastest).ToString(),
     };
 

@@ -24,6 +24,9 @@ public static class ByteLevel
         return map;
     }
 
+    /// <summary>The symbol that stands for <paramref name="b"/>.</summary>
+    public static char Symbol(byte b) => ByteToChar[b];
+
     /// <summary>The byte-level form of <paramref name="text"/> (its UTF-8 bytes, one symbol each).</summary>
     public static string Encode(string text) =>
         string.Create(Encoding.UTF8.GetByteCount(text), text, static (chars, t) =>

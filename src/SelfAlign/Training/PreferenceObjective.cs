@@ -19,6 +19,9 @@ public sealed class PreferenceObjective(CausalLm model, IReadOnlyList<TokenizedP
     public double Weight(IReadOnlyList<int> items) => items.Count;
 
     /// <inheritdoc />
+    public int Length(int item) => Math.Max(pairs[item].Chosen.Length, pairs[item].Rejected.Length);
+
+    /// <inheritdoc />
     public ObjectiveResult Compute(IReadOnlyList<int> items)
     {
         var group = items.Select(i => pairs[i]).ToArray();

@@ -16,6 +16,9 @@ public sealed class SftObjective(CausalLm model, IReadOnlyList<TokenizedCompleti
     public double Weight(IReadOnlyList<int> items) => items.Sum(i => examples[i].Completion.Length);
 
     /// <inheritdoc />
+    public int Length(int item) => examples[item].Length;
+
+    /// <inheritdoc />
     public ObjectiveResult Compute(IReadOnlyList<int> items)
     {
         using var batch = SequenceBatch.Create(items.Select(i => examples[i]).ToArray(), padId, model.Device);

@@ -33,6 +33,12 @@ public sealed record TrainOptions
     public int MaxLength { get; init; } = 1024;
     /// <summary>Most prompt tokens (longer prompts keep their end).</summary>
     public int MaxPromptLength { get; init; } = 512;
+    /// <summary>
+    /// Batch examples of similar length (Hugging Face's <c>group_by_length</c>): each epoch's shuffled
+    /// order is cut into mega-batches of 50 batches, each sorted by length, longest first, so
+    /// little compute goes to padding.
+    /// </summary>
+    public bool GroupByLength { get; init; }
     /// <summary>The adapter to train; null trains every weight (full fine-tuning, float32 models only).</summary>
     public LoraConfig? Lora { get; init; } = new();
 

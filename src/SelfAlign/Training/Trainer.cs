@@ -76,7 +76,7 @@ public sealed class Trainer(CausalLm model, TrainOptions options, string folder)
             for (int step = start; step < total; step++)
             {
                 int epoch = step / perEpoch;
-                if (epoch != orderEpoch) (order, orderEpoch) = (Shuffle(objective.Count, epoch), epoch);
+                if (epoch != orderEpoch) (order, orderEpoch) = (Order(objective, epoch), epoch);
                 var passes = Enumerable.Range((step % perEpoch) * options.GradientAccumulation, options.GradientAccumulation)
                     .Where(b => b < batches)
                     .Select(b => order![(b * options.BatchSize)..Math.Min(objective.Count, (b + 1) * options.BatchSize)])
@@ -151,11 +151,17 @@ public sealed class Trainer(CausalLm model, TrainOptions options, string folder)
         return norm;
     }
 
-    int[] Shuffle(int count, int epoch)
+    int[] Order(ITrainingObjective objective, int epoch)
     {
-        var order = Enumerable.Range(0, count).ToArray();
-        new Random((int)((options.Seed * 0x9E3779B97F4A7C15UL + (ulong)epoch) >> 33)).Shuffle(order);
-        return order;
+        var order = Enumerable.Range(0, objective.Count).ToArray();
+        var random = new Random((int)((options.Seed * 0x9E3779B97F4A7C15UL + (ulong)epoch) >> 33));
+        random.Shuffle(order);
+        if (!options.GroupByLength) return order;
+        var batches = order.Chunk(options.BatchSize * 50).SelectMany(mega => mega.OrderByDescending(objective.Length)).Chunk(options.BatchSize).ToArray();
+        // Batches are shuffled again so long and short ones alternate; a short last batch stays last, where the loop expects it.
+        int full = objective.Count / options.BatchSize;
+        random.Shuffle(batches.AsSpan(0, full));
+        return batches.SelectMany(b => b).ToArray();
     }
 
     List<(string Name, Tensor Tensor)> Trainables()

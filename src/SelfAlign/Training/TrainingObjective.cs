@@ -20,6 +20,9 @@ public interface ITrainingObjective
     /// </summary>
     double Weight(IReadOnlyList<int> items);
 
+    /// <summary>Tokens of one example, for batching examples of similar length together (0: unknown).</summary>
+    int Length(int item) => 0;
+
     /// <summary>Runs the model over <paramref name="items"/> and returns the loss.</summary>
     ObjectiveResult Compute(IReadOnlyList<int> items);
 }
