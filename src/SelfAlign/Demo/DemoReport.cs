@@ -63,12 +63,12 @@ public static class DemoReport
         var claims = Claims(result);
         var judgeNames = result.Judges.Select(j => j.Judge).ToList();
         AtomicFile.Write(Path.Combine(outDir, "judge_accuracy.png"), s => s.Write(RateCharts.GroupedBars(
-            "judge accuracy on the held-out preference benchmark, by category", "accuracy % (whiskers: 95% interval; dashed: chance)",
+            "judge accuracy on the held-out benchmark (whiskers: 95% intervals; dashed: chance)", "accuracy %",
             [.. Categories.All, "overall"], result.Judges.Select(j => (j.Judge, Categories.All.Select(c => j.ByCategory.TryGetValue(c, out var r) ? r : (RatePoint?)null)
                 .Append(j.Overall).ToArray())).ToList(), reference: 50)));
         var models = Enumerable.Range(0, result.Plan.Iterations + 1).Select(t => $"M{t}").ToList();
         foreach (var (file, metric, what) in new[] { ("success_sampled.png", Sampled, "sampled (T=0.7)"), ("success_greedy.png", Greedy, "greedy") })
-            AtomicFile.Write(Path.Combine(outDir, file), s => s.Write(RateCharts.Lines($"true success on the held-out test set, {what}", "success % (whiskers: 95% interval)", models,
+            AtomicFile.Write(Path.Combine(outDir, file), s => s.Write(RateCharts.Lines($"true success on the held-out test set, {what} (whiskers: 95% intervals)", "success %", models,
                 DemoPlan.Methods.Select(m => (m.Label, Enumerable.Range(0, models.Count).Select(t => result.Loops.FirstOrDefault(p => p.Method == m.Name && p.Iteration == t)?.Rate(metric)).ToArray())).ToList())));
 
         var md = new StringBuilder();

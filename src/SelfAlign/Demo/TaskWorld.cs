@@ -25,17 +25,14 @@ public static class TaskWorld
     static readonly string[] Things = ["apples", "books", "coins", "pens", "stamps", "shells", "cards", "marbles", "cups", "rocks"];
     static readonly string[] Words =
     [
-        "cat", "sun", "tree", "moon", "boat", "lamp", "fish", "rain", "star", "door", "bird", "milk", "road", "leaf", "ring", "sand",
-        "cake", "hill", "king", "frog", "bell", "coat", "drum", "farm", "gold", "hat", "ice", "jar", "kite", "lake", "nest", "owl",
-        "pig", "rose", "ship", "sock", "town", "wall", "wind", "yard", "bread", "cloud", "chair", "fire", "glass", "horse", "river", "stone",
+        "cat", "sun", "tree", "moon", "boat", "lamp", "fish", "rain", "star", "door", "bird", "milk",
+        "road", "leaf", "ring", "sand", "cake", "hill", "frog", "bell", "coat", "drum", "farm", "kite",
     ];
     static readonly Dictionary<string, string[]> Kinds = new()
     {
         ["fruits"] = ["apple", "pear", "plum", "grape", "lemon", "mango", "peach", "melon"],
         ["colors"] = ["red", "blue", "green", "pink", "gray", "black", "white", "brown"],
         ["animals"] = ["dog", "cow", "horse", "goat", "mouse", "sheep", "duck", "wolf"],
-        ["tools"] = ["saw", "drill", "hammer", "wrench", "shovel", "rake", "chisel", "axe"],
-        ["drinks"] = ["tea", "coffee", "juice", "water", "milk", "soda", "cocoa", "cider"],
     };
     static readonly string[] Openers = ["I like the", "We saw a", "She drew a", "He found the", "They need a", "You can see the"];
     static readonly string[] StringWords = ["abc", "cat", "dog", "moon", "lamp", "star", "code", "ring"];
@@ -140,24 +137,24 @@ public static class TaskWorld
         {
             case 0:
                 string Repeat(string x, int m) => string.Join(" ", Enumerable.Repeat(x, m));
-                return Chat($"Repeat the word {w} {n} times.", CheckKind.Exact, Repeat(w, n), _ => Repeat(w, n),
+                return Chat(Pick(r, [$"Repeat the word {w} {n} times.", $"Say {w} {n} times.", $"Write {w} {n} times, separated by spaces."]), CheckKind.Exact, Repeat(w, n), _ => Repeat(w, n),
                     q => q.Next(3) == 0 ? new WrongResponse(Repeat(other, n), "wrong word") : new WrongResponse(Repeat(w, n + (q.Next(2) == 0 ? 1 : -1)), "wrong count"));
             case 1:
-                return Chat($"Write the word {w} in upper case.", CheckKind.Exact, w.ToUpperInvariant(), _ => w.ToUpperInvariant(),
+                return Chat(Pick(r, [$"Write the word {w} in upper case.", $"Spell {w} in capital letters.", $"Give {w} in all caps."]), CheckKind.Exact, w.ToUpperInvariant(), _ => w.ToUpperInvariant(),
                     q => new WrongResponse(q.Next(2) == 0 ? w : char.ToUpperInvariant(w[0]) + w[1..], "constraint ignored"));
             case 2:
-                return Chat($"Put the word {w} in double quotes.", CheckKind.Exact, $"\"{w}\"", _ => $"\"{w}\"",
+                return Chat(Pick(r, [$"Put the word {w} in double quotes.", $"Quote the word {w}.", $"Write {w} inside double quotes."]), CheckKind.Exact, $"\"{w}\"", _ => $"\"{w}\"",
                     q => new WrongResponse(q.Next(2) == 0 ? w : $"'{w}'", "constraint ignored"));
             case 3:
                 var (kind, items) = Kinds.ElementAt(r.Next(Kinds.Count));
                 int count = r.Next(2, 6);
                 string Items(Random q, IReadOnlyList<string> from, int m) => string.Join(", ", from.OrderBy(_ => q.Next()).Take(m));
                 var otherItems = Kinds.Where(x => x.Key != kind).SelectMany(x => x.Value).ToArray();
-                return new WorldDraft(new VerifiedTask(id, Categories.Chat, $"List {count} {kind}.", new TaskCheck(CheckKind.List, Count: count, Allowed: items)),
+                return new WorldDraft(new VerifiedTask(id, Categories.Chat, Pick(r, [$"List {count} {kind}.", $"Name {count} {kind}.", $"Give me {count} {kind}, separated by commas."]), new TaskCheck(CheckKind.List, Count: count, Allowed: items)),
                     q => Items(q, items, count),
                     q => q.Next(3) == 0 ? new WrongResponse(Items(q, otherItems, count), "wrong kind") : new WrongResponse(Items(q, items, count + (q.Next(2) == 0 ? 1 : -1)), "wrong count"));
             default:
-                return Chat($"Write a short sentence that ends with the word {w}.", CheckKind.EndsWith, w, q => $"{Pick(q, Openers)} {w}.",
+                return Chat(Pick(r, [$"Write a short sentence that ends with the word {w}.", $"End a short sentence with {w}.", $"Write a sentence whose last word is {w}."]), CheckKind.EndsWith, w, q => $"{Pick(q, Openers)} {w}.",
                     q => new WrongResponse(q.Next(2) == 0 ? $"{Pick(q, Openers)} {other}." : $"The {w} is {Pick(q, Kinds["colors"])}.", "constraint ignored"));
         }
 

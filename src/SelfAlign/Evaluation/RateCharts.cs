@@ -33,12 +33,7 @@ public static class RateCharts
                 whisker.LineWidth = 2;
             }
         }
-        plot.Axes.Bottom.SetTicks(Enumerable.Range(0, xLabels.Count).Select(i => (double)i).ToArray(), xLabels.ToArray());
-        plot.Axes.SetLimits(-0.3, xLabels.Count - 0.7, 0, 100);
-        plot.ShowLegend(ScottPlot.Edge.Right);
-        plot.Title(title);
-        plot.YLabel(yLabel);
-        return plot.GetImageBytes(900, 460, ScottPlot.ImageFormat.Png);
+        return Finish(plot, xLabels, -0.3, title, yLabel);
     }
 
     /// <summary>Bars grouped by <paramref name="groups"/>, one bar per series in each group, with a dashed line at <paramref name="reference"/> percent.</summary>
@@ -70,8 +65,14 @@ public static class RateCharts
             chance.LinePattern = ScottPlot.LinePattern.Dashed;
             chance.Color = ScottPlot.Colors.Gray;
         }
-        plot.Axes.Bottom.SetTicks(Enumerable.Range(0, groups.Count).Select(i => (double)i).ToArray(), groups.ToArray());
-        plot.Axes.SetLimits(-0.6, groups.Count - 0.4, 0, 100);
+        return Finish(plot, groups, -0.6, title, yLabel);
+    }
+
+    /// <summary>Labels at 0, 1, ... with <paramref name="margin"/> beyond the first and last, 0-100% up the side, the legend beside the chart.</summary>
+    static byte[] Finish(ScottPlot.Plot plot, IReadOnlyList<string> labels, double margin, string title, string yLabel)
+    {
+        plot.Axes.Bottom.SetTicks(Enumerable.Range(0, labels.Count).Select(i => (double)i).ToArray(), labels.ToArray());
+        plot.Axes.SetLimits(margin, labels.Count - 1 - margin, 0, 100);
         plot.ShowLegend(ScottPlot.Edge.Right);
         plot.Title(title);
         plot.YLabel(yLabel);

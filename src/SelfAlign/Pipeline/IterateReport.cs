@@ -66,7 +66,7 @@ public static class IterateReport
             {
                 var series = overall.Select(name => (name, evaluations.Select(e => e.Metrics!.FirstOrDefault(m => m.Name == name) is { } m
                     ? new Evaluation.RatePoint(m.Value, m.Low!.Value, m.High ?? m.Value) : (Evaluation.RatePoint?)null).ToArray())).ToList();
-                byte[] png = Evaluation.RateCharts.Lines("evaluation of each model", "% (whiskers: 95% interval)", evaluations.Select(e => e.Model).ToList(), series);
+                byte[] png = Evaluation.RateCharts.Lines("evaluation of each model (whiskers: 95% intervals)", "%", evaluations.Select(e => e.Model).ToList(), series);
                 AtomicFile.Write(Path.Combine(run, "evaluation.png"), w => w.Write(png));
                 md.AppendLine("\n![evaluation of each model](evaluation.png)");
             }
@@ -104,7 +104,7 @@ public static class IterateReport
 
     /// <summary>A value in its unit: rates (unit "%") as percentages with one decimal.</summary>
     static string Value(double value, string unit) =>
-        unit == "%" ? (100 * value).ToString("F1", CultureInfo.InvariantCulture) + "%" : $"{Setting(value)} {unit}".TrimEnd();
+        unit == "%" ? (100 * value).ToString("F1", CultureInfo.InvariantCulture) + "%" : $"{value.ToString("0.##", CultureInfo.InvariantCulture)} {unit}".TrimEnd();
 
     /// <summary>A number of a summary in a fixed format, so that a column's digits line up.</summary>
     static string F(JsonNode? value, string format) => Number(value) is double d ? d.ToString(format, CultureInfo.InvariantCulture) : "n/a";

@@ -86,7 +86,8 @@ public static class PairStage
         int failures = 0;
         foreach (var (promptId, samples) in groups)
         {
-            var mine = judgments[promptId];
+            // An empty candidate (the model ended at once) has no text to train on, so it is never paired.
+            var mine = judgments[promptId].Where(j => !string.IsNullOrWhiteSpace(j.First.Text) && (j.Second is null || !string.IsNullOrWhiteSpace(j.Second.Text))).ToList();
             (Candidate Chosen, Candidate Rejected, double ScoreChosen, double ScoreRejected, double? Strength)? pick;
             string? why;
             if (judge == "pairwise")

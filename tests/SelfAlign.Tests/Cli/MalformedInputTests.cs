@@ -150,6 +150,20 @@ public sealed class MalformedInputTests(CliWorkspace w) : IClassFixture<CliWorks
             File.WriteAllText(config, IterateConfigText(w, "\"judge\": { \"kind\": \"pairwise\" },\n  \"pair\": {\n    \"min_chosen_score\": 0.5\n  }"));
             return (["iterate", "--config", config, "--runs", Path.Combine(dir, "runs")], 2, [$"{config}:9:", "'pair.min_chosen_score'", "pointwise"]);
         }),
+        ["iterate: the verifier judge without a task file"] = new((w, dir) =>
+        {
+            string config = Path.Combine(dir, "loop.json");
+            File.WriteAllText(config, IterateConfigText(w, "\"judge\": {\n    \"kind\": \"verifier\"\n  }"));
+            return (["iterate", "--config", config, "--runs", Path.Combine(dir, "runs")], 2, [$"{config}:7:", "'judge.tasks'", "verifier"]);
+        }),
+        ["iterate: a policy test set with a bad check"] = new((w, dir) =>
+        {
+            string tasks = Path.Combine(dir, "tasks.jsonl");
+            File.WriteAllText(tasks, "{\"id\": \"a\", \"prompt\": \"What is 2 + 2?\", \"check\": {\"kind\": \"number\", \"answer\": \"four\"}}\n");
+            string config = Path.Combine(dir, "loop.json");
+            File.WriteAllText(config, IterateConfigText(w, "\"eval\": { \"policy\": { \"tasks\": \"tasks.jsonl\" } }"));
+            return (["iterate", "--config", config, "--runs", Path.Combine(dir, "runs")], 2, [$"{tasks}:1:", "'check.answer' must be a number"]);
+        }),
         ["iterate: a value of the wrong type"] = new((w, dir) =>
         {
             string config = Path.Combine(dir, "loop.json");

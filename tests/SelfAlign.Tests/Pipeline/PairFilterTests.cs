@@ -36,6 +36,17 @@ public sealed class PairFilterTests : IDisposable
         Assert.Contains("\"id\":\"kept\"", File.ReadAllText(output));
     }
 
+    [Theory]
+    [InlineData("yesno"), InlineData("pairwise")]
+    public void EmptyCandidatesAreNeverPaired(string judge)
+    {
+        var (candidates, judgments) = Write(judge, ("a", 0.9, 0.1), ("b", 0.8, 0.2));
+        File.WriteAllText(candidates, File.ReadAllText(candidates).Replace("\"answer b1\"", "\"\""));
+        var report = PairStage.Run(candidates, judgments, Path.Combine(_dir, "pairs.jsonl"), new PairRule());
+        Assert.Equal(1, report.Pairs);
+        Assert.DoesNotContain("\"id\":\"b\"", File.ReadAllText(Path.Combine(_dir, "pairs.jsonl")));
+    }
+
     [Fact]
     public void WithoutFiltersEveryUntiedPromptGivesAPair()
     {
