@@ -66,7 +66,7 @@ public static class DemoRun
         var clock = Stopwatch.StartNew();
         var plan = DemoPlan.For(options.Quick, options.Seed);
         string outDir = Path.GetFullPath(options.Out);
-        OutputGuard.ClaimFolder(outDir, "demo", [], options.Overwrite);
+        OutputGuard.ClaimFolder(outDir, "demo", [new("seed-model cache", Path.GetFullPath(options.Cache))], options.Overwrite);
         Directory.CreateDirectory(outDir);
         RunManifest.WriteOrCheck(Path.Combine(outDir, OutputGuard.FolderManifest), "demo", new JsonObject
         {

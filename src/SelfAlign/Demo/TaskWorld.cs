@@ -116,9 +116,13 @@ public static class TaskWorld
         string prompt = r.Next(2) == 0 ? $"What does {task.Expr} return?" : $"Give the output of print({task.Expr}).";
         return new WorldDraft(new VerifiedTask(id, Categories.Code, prompt, new TaskCheck(CheckKind.Exact, task.Answer)),
             _ => task.Answer,
-            q => q.Next(4) == 0
-                ? new WrongResponse(task.Answer.Trim('[', ']', '\'').Replace(",", ""), "wrong format")
-                : new WrongResponse(task.Wrong(q), "wrong result") is var w && w.Text != task.Answer ? w : new WrongResponse(task.Answer + " " + task.Answer, "repeated answer"));
+            q =>
+            {
+                if (q.Next(4) == 0) return new WrongResponse(task.Answer.Trim('[', ']', '\'').Replace(",", ""), "wrong format");
+                string wrong = task.Wrong(q);
+                // A "wrong" result can equal the answer (a list with one value repeated); then the answer is given twice.
+                return wrong != task.Answer ? new WrongResponse(wrong, "wrong result") : new WrongResponse(task.Answer + " " + task.Answer, "repeated answer");
+            });
     }
 
     static int[] SwapOne(Random r, int[] xs)

@@ -22,12 +22,13 @@ public sealed class OutputProtectionTests(CliWorkspace w) : IClassFixture<CliWor
         "bench" => ["bench", "--model", w.Model, "--data", w.Bench, "--limit-per-subset", "1", "--out"],
         "categorize" => ["categorize", "--model", w.Model, "--data", w.Bench, "--limit-per-subset", "1", "--out"],
         "select-prompts" => ["select-prompts", "--model", w.Model, "--candidates", w.Pool, "--data", w.Bench, "--per-category", "1", "--out"],
+        "demo" => ["demo", "--quick", "--cache", Path.Combine(dir, "cache"), "--out"],
         _ => ["iterate", "--config", Loop(w, dir, "model"), "--runs"],
     };
 
     static readonly string[] FileVerbs = ["tokenize", "generate", "judge", "pair"];
 
-    public static TheoryData<string> Verbs => ["init-model", "tokenize", "generate", "judge", "pair", "sft", "train", "bench", "categorize", "select-prompts", "iterate"];
+    public static TheoryData<string> Verbs => ["init-model", "tokenize", "generate", "judge", "pair", "sft", "train", "bench", "categorize", "select-prompts", "iterate", "demo"];
 
     static string Text(string dir)
     {
@@ -91,6 +92,8 @@ public sealed class OutputProtectionTests(CliWorkspace w) : IClassFixture<CliWor
             "pair" => w.Judgments,
             // The run folder <runs>/model is the seed model's own folder.
             "iterate" => w.Root,
+            // The seed-model cache is the demo's input.
+            "demo" => Path.Combine(dir, "cache"),
             _ => w.Model,
         };
         Refused(w, [.. args, output], output, "this command reads");

@@ -8,9 +8,9 @@ namespace SelfAlign.Tests.Demo;
 
 /// <summary>
 /// <c>selfalign demo --quick</c> end to end: the seed model is trained from scratch, every judge and
-/// method is measured, and the report and plots are written. It asserts what holds whatever the
-/// seed (see docs/demo.md for why the papers' claims themselves are reported, not asserted, at
-/// this size).
+/// method is measured, and the report and plots are written. It asserts the invariants of the run
+/// and the one claim that held on every seed at this size; the others are reported, not asserted
+/// (docs/demo.md says why).
 /// </summary>
 [Collection(ConsoleCollection.Name)]
 public sealed class DemoQuickTests : IDisposable
@@ -34,6 +34,12 @@ public sealed class DemoQuickTests : IDisposable
         Assert.Equal(4, verifier.ByCategory.Count);
         foreach (var judge in result.Judges)
             Assert.InRange(judge.Overall.Rate, judge.Overall.Low, judge.Overall.High);
+        // The one claim that held at this size on every seed tried (1, 2, 3): the yes/no judge beats the
+        // additive one, whose judgments tie and fail to parse (docs/demo.md).
+        var yesno = result.Judges.Single(j => j.Judge == "yesno");
+        var additive = result.Judges.Single(j => j.Judge == "additive");
+        Assert.True(yesno.Overall.Rate > additive.Overall.Rate, $"yes/no {yesno.Overall.Rate:P1}, additive {additive.Overall.Rate:P1}");
+        Assert.True(additive.Ties + additive.FormatFailures > 0);
 
         // Every method starts from the same M0 with the same seed, so its evaluation is the same number in every run.
         var m0 = result.Loops.Where(p => p.Iteration == 0).Select(p => p.Rate(DemoReport.Sampled)).ToList();
