@@ -1,8 +1,5 @@
 using System.CommandLine;
 using SelfAlign.Evaluation;
-using SelfAlign.Inference;
-using SelfAlign.Judging;
-using SelfAlign.Modeling;
 using SelfAlign.Pipeline;
 using Spectre.Console;
 
@@ -25,7 +22,7 @@ internal static class IterateCommand
         {
             CliOptions.Apply(parse);
             var cfg = IterateConfig.Load(parse.GetRequiredValue(config).FullName);
-            string run = CliProgress.Run(progress => IterateStage.Run(cfg, parse.GetValue(runs)!.FullName, progress: progress, overwrite: parse.GetValue(overwrite)));
+            string run = CliProgress.Run(progress => IterateStage.Run(cfg, parse.GetValue(runs)!.FullName, LoopEvaluator.From(cfg), progress, parse.GetValue(overwrite)));
             CliConsole.Out().MarkupLine($"report: [bold]{Markup.Escape(Path.Combine(run, "report.md"))}[/]");
             return 0;
         });

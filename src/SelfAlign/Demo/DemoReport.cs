@@ -5,6 +5,7 @@ using System.Text.Json.Nodes;
 using SelfAlign.Evaluation;
 using SelfAlign.IO;
 using SelfAlign.Judging;
+using SelfAlign.Pipeline;
 
 namespace SelfAlign.Demo;
 

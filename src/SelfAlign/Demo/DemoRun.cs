@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using SelfAlign.Data;
 using SelfAlign.Evaluation;
 using SelfAlign.Inference;
 using SelfAlign.IO;
@@ -77,12 +78,13 @@ public static class DemoRun
         long parameters;
         using (var model = ModelFolder.Load(m0.Model, new LoadOptions(TorchSharp.torch.ScalarType.Float32))) parameters = model.ParameterCount;
 
-        var judges = BenchJudges(plan, m0, Path.Combine(outDir, "bench"), progress);
+        var judges = MeasureJudges(plan, m0, Path.Combine(outDir, "bench"), progress);
         var loops = new List<LoopPoint>();
         foreach (var method in DemoPlan.Methods)
         {
             progress.Note($"loop: {method.Label}");
-            string run = IterateStage.Run(LoopConfig(plan, method, m0, options.Seed), Path.Combine(outDir, "runs"), progress: progress);
+            var config = LoopConfig(plan, method, m0, options.Seed);
+            string run = IterateStage.Run(config, Path.Combine(outDir, "runs"), LoopEvaluator.From(config), progress);
             loops.AddRange(Points(run, method, plan, m0));
         }
         var result = new DemoResult(plan, m0, parameters, judges, loops, clock.Elapsed.TotalSeconds);
@@ -90,7 +92,7 @@ public static class DemoRun
         return result;
     }
 
-    static IReadOnlyList<JudgeAccuracy> BenchJudges(DemoPlan plan, SeedModel.Built m0, string folder, IStageProgress progress)
+    static IReadOnlyList<JudgeAccuracy> MeasureJudges(DemoPlan plan, SeedModel.Built m0, string folder, IStageProgress progress)
     {
         string data = Path.Combine(m0.World, WorldFiles.PrefBench);
         var (items, _) = BenchData.Load([data], skipInvalid: false);

@@ -1,4 +1,4 @@
-using SelfAlign.Evaluation;
+using SelfAlign.Data;
 using SelfAlign.Judging;
 
 namespace SelfAlign.Demo;

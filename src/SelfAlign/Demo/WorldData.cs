@@ -1,5 +1,5 @@
 using System.Text.Json.Nodes;
-using SelfAlign.Evaluation;
+using SelfAlign.Data;
 using SelfAlign.Judging;
 
 namespace SelfAlign.Demo;

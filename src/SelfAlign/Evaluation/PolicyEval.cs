@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using SelfAlign.Data;
 using SelfAlign.Inference;
 using SelfAlign.Text;
 

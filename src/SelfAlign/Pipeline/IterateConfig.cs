@@ -1,7 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using SelfAlign.Data;
-using SelfAlign.Evaluation;
 using SelfAlign.Judging;
 using SelfAlign.Modeling;
 using SelfAlign.Modeling.Lora;

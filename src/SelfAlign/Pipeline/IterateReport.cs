@@ -65,8 +65,8 @@ public static class IterateReport
             if (overall.Count > 0)
             {
                 var series = overall.Select(name => (name, evaluations.Select(e => e.Metrics!.FirstOrDefault(m => m.Name == name) is { } m
-                    ? new Evaluation.RatePoint(m.Value, m.Low!.Value, m.High ?? m.Value) : (Evaluation.RatePoint?)null).ToArray())).ToList();
-                byte[] png = Evaluation.RateCharts.Lines("evaluation of each model (whiskers: 95% intervals)", "%", evaluations.Select(e => e.Model).ToList(), series);
+                    ? new RatePoint(m.Value, m.Low!.Value, m.High ?? m.Value) : (RatePoint?)null).ToArray())).ToList();
+                byte[] png = RateCharts.Lines("evaluation of each model (whiskers: 95% intervals)", "%", evaluations.Select(e => e.Model).ToList(), series);
                 AtomicFile.Write(Path.Combine(run, "evaluation.png"), w => w.Write(png));
                 md.AppendLine("\n![evaluation of each model](evaluation.png)");
             }

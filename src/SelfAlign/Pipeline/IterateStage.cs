@@ -35,7 +35,6 @@ public static class IterateStage
         progress ??= SilentProgress.Instance;
         config.Validate();
         config.CheckInputs();
-        evaluator ??= LoopEvaluator.From(config);
         evaluator?.Check();
         string run = Path.Combine(runsRoot, config.Name);
         OutputGuard.ClaimFolder(run, "iterate", [new("seed model", config.SeedModel), new("prompt pool", config.Prompts), new("SFT data", config.Sft?.Data),

@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using SelfAlign.Evaluation;
+using SelfAlign.Data;
 
 namespace SelfAlign.Pipeline;
 

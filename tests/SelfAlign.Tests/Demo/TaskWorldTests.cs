@@ -1,3 +1,4 @@
+using SelfAlign.Data;
 using SelfAlign.Demo;
 using SelfAlign.Evaluation;
 using SelfAlign.Judging;

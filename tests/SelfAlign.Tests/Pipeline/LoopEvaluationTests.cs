@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using SelfAlign.Evaluation;
 using SelfAlign.Pipeline;
 using SelfAlign.Tests.Cli;
 using Xunit;
@@ -42,7 +43,7 @@ public sealed class LoopEvaluationTests : IDisposable
         }.ToJsonString());
 
         var config = IterateConfig.Load(Path.Combine(_dir, "run.json"));
-        string run = IterateStage.Run(config, Path.Combine(_dir, "runs"));
+        string run = IterateStage.Run(config, Path.Combine(_dir, "runs"), LoopEvaluator.From(config));
         var judgments = File.ReadLines(Path.Combine(run, "iter-1", "judgments", "judgments.jsonl")).Select(l => JsonNode.Parse(l)!).ToList();
         Assert.Equal(18, judgments.Count);
         Assert.All(judgments, j => Assert.Contains((double)j["score"]!, new[] { 0.0, 1.0 }));

@@ -1,12 +1,12 @@
 using System.Text;
 using SelfAlign.Data;
-using SelfAlign.Evaluation;
+using SelfAlign.Pipeline;
 using SelfAlign.Inference;
 using SelfAlign.Judging;
 using SelfAlign.Modeling;
 using SelfAlign.Text;
 
-namespace SelfAlign.Pipeline;
+namespace SelfAlign.Evaluation;
 
 /// <summary>
 /// The loop's own evaluation, from its config's eval section: the model as a judge on

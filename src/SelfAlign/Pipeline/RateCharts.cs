@@ -1,4 +1,4 @@
-namespace SelfAlign.Evaluation;
+namespace SelfAlign.Pipeline;
 
 /// <summary>A measured rate with its 95% interval, as the charts draw it (fractions, drawn as percentages).</summary>
 public readonly record struct RatePoint(double Rate, double Low, double High);

@@ -2,9 +2,8 @@ using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
-using SelfAlign.Data;
 
-namespace SelfAlign.Evaluation;
+namespace SelfAlign.Data;
 
 /// <summary>How a rule-based verifier decides whether a response is correct.</summary>
 public enum CheckKind
