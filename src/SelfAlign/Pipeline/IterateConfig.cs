@@ -40,7 +40,7 @@ public sealed record IterateConfig
     public SftSection? Sft { get; init; }
     /// <summary>The loss and optimization.</summary>
     public TrainSection Train { get; init; } = new();
-    /// <summary>Evaluation after each iteration, or none.</summary>
+    /// <summary>Evaluation of the seed model and of each iteration's model, or none.</summary>
     public EvalSection? Eval { get; init; }
 
     /// <summary>Candidate sampling (IPO: N=4, T=0.7, top-k 40).</summary>

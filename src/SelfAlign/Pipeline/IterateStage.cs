@@ -14,7 +14,8 @@ namespace SelfAlign.Pipeline;
 /// The self-improvement loop: after an optional SFT stage on the seed model, for t = 1..T, the
 /// current model generates candidates for its share of the prompt pool, judges them itself, the
 /// judgments become pairs, and a preference loss trains the next model (the merged <c>iter-t/train/model</c>). Everything lives in
-/// <c>&lt;runs&gt;/&lt;name&gt;/[sft/,] iter-&lt;t&gt;/{prompts.jsonl,candidates,judgments,pairs,train,eval}</c>; each stage
+/// <c>&lt;runs&gt;/&lt;name&gt;/[sft/, m0/eval/,] iter-&lt;t&gt;/{prompts.jsonl,candidates,judgments,pairs,train,eval}</c>
+/// (with an evaluator, the seed model is measured too); each stage
 /// marks completion with a <c>done.json</c>, and an interrupted stage resumes from its own outputs.
 /// The config and its inputs are checked before the first stage. A run started again with a
 /// changed config goes on when no stage that uses the changed keys has started (so a value can

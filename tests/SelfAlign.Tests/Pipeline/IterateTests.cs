@@ -114,7 +114,11 @@ public sealed class IterateTests : IDisposable
         bool Started(string file) => File.Exists(Path.Combine(killed, file));
         bool Wrote(string file) => Started(file) && new FileInfo(Path.Combine(killed, file)).Length > 0;
         bool Done(string folder) => Started(Path.Combine(folder, "done.json"));
-        var points = new List<KillPoint> { new("SFT training", () => Wrote("sft/metrics.jsonl") && !Done("sft")) };
+        var points = new List<KillPoint>
+        {
+            new("SFT training", () => Wrote("sft/metrics.jsonl") && !Done("sft")),
+            new("M0 evaluation", () => Directory.Exists(Path.Combine(killed, "m0", "eval")) && !Done("m0/eval")),
+        };
         foreach (int t in new[] { 1, 2 })
         {
             string i = $"iter-{t}";
@@ -128,7 +132,7 @@ public sealed class IterateTests : IDisposable
         Assert.True(code == 0, output);
         Assert.Equal(points.Select(p => p.Name), hit);
         AssertSameOutcome(straight, killed);
-        Assert.Contains("## Evaluation after each iteration", File.ReadAllText(Path.Combine(killed, "report.md")));
+        Assert.Contains("## Evaluation of each model", File.ReadAllText(Path.Combine(killed, "report.md")));
     }
 
     /// <summary>Batch shapes differ between an interrupted and a straight run, so float32 sums may differ in the last digit; what was sampled and paired may not.</summary>
