@@ -42,27 +42,22 @@ public static class ComputeDType
     };
 
     // bf16 halves the bytes every decode step reads, so it wins unless its matmul is more than
-    // twice as slow as f32's; emulated bf16 is tens of times slower, far from the cut.
+    // twice as slow as f32's; emulated bf16 is tens of times slower, far from the cut. Each product
+    // is 128x512 by 512x512 (67 MFLOP), large enough to use the vector kernels and every thread.
+    // On a busy machine one timing can stall for tens of milliseconds, so the two dtypes are timed
+    // in alternation and each keeps its fastest run: a stall has to hit every f32 run to flip the choice.
     static ScalarType Probe()
     {
-        double bf16 = MatmulSeconds(ScalarType.BFloat16), f32 = MatmulSeconds(ScalarType.Float32);
-        return bf16 <= 2 * f32 ? ScalarType.BFloat16 : ScalarType.Float32;
-    }
-
-    // A 128x512 by 512x512 product (67 MFLOP): large enough to use the vector kernels and every
-    // thread; where bf16 is emulated the whole probe takes about 0.2 s.
-    static double MatmulSeconds(ScalarType dtype)
-    {
         using var scope = NewDisposeScope();
-        var a = ones(128, 512, dtype);
-        var b = ones(512, 512, dtype);
-        double best = double.MaxValue;
-        for (int i = 0; i < 3; i++)
-        {
-            var clock = Stopwatch.StartNew();
-            a.matmul(b).Dispose();
-            if (i > 0) best = Math.Min(best, clock.Elapsed.TotalSeconds);   // the first run pays for allocation
-        }
-        return best;
+        var operands = new[] { ScalarType.BFloat16, ScalarType.Float32 }.Select(d => (A: ones(128, 512, d), B: ones(512, 512, d))).ToArray();
+        var best = new[] { double.MaxValue, double.MaxValue };
+        for (int round = 0; round < 5; round++)
+            for (int k = 0; k < 2; k++)
+            {
+                var clock = Stopwatch.StartNew();
+                operands[k].A.matmul(operands[k].B).Dispose();
+                if (round > 0) best[k] = Math.Min(best[k], clock.Elapsed.TotalSeconds);   // the first round pays for allocation
+            }
+        return best[0] <= 2 * best[1] ? ScalarType.BFloat16 : ScalarType.Float32;
     }
 }

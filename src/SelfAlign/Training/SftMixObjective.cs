@@ -1,5 +1,4 @@
 using SelfAlign.Modeling;
-using TorchSharp;
 
 namespace SelfAlign.Training;
 
@@ -57,8 +56,7 @@ public sealed class SftMixObjective : ITrainingObjective
         var preference = _preferences.Compute(items);
         var rows = items.SelectMany(i => Enumerable.Range(i * _perPair, _perPair).Select(k => _order[k % _order.Length])).ToArray();
         var sft = _sft.Compute(rows);
-        using var weight = _weight.ToScalar();
         var metrics = new Dictionary<string, double>(preference.Metrics) { ["sft_mix_loss"] = sft.Loss.item<float>() };
-        return new ObjectiveResult(preference.Loss.add(sft.Loss.mul(weight)), metrics, preference.Tokens + sft.Tokens);
+        return new ObjectiveResult(preference.Loss.add(sft.Loss, Scalars.Of(_weight)), metrics, preference.Tokens + sft.Tokens);
     }
 }
