@@ -75,8 +75,8 @@ public static class DemoRun
             ["plan"] = JsonSerializer.SerializeToNode(plan, new JsonSerializerOptions { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower }),
         });
         var m0 = SeedModel.Build(plan.Seed, Path.GetFullPath(options.Cache), progress);
-        long parameters;
-        using (var model = ModelFolder.Load(m0.Model, new LoadOptions(TorchSharp.torch.ScalarType.Float32))) parameters = model.ParameterCount;
+        // Counted from the config's tensor shapes: no need to load the weights for a number.
+        long parameters = WeightNames.Expected(ModelFolder.Check(m0.Model)).Sum(w => w.Shape.Aggregate(1L, (a, b) => a * b));
 
         var judges = MeasureJudges(plan, m0, Path.Combine(outDir, "bench"), progress);
         var loops = new List<LoopPoint>();
