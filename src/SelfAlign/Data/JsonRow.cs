@@ -30,6 +30,9 @@ public readonly record struct JsonRow(string File, int Line, JsonElement Element
     /// <summary>An integer field.</summary>
     public int Int(string name) => Field(name) is { ValueKind: JsonValueKind.Number } v && v.TryGetInt32(out int i) ? i : throw Error($"'{name}' must be an integer");
 
+    /// <summary>A boolean field.</summary>
+    public bool Bool(string name) => Field(name) is { ValueKind: JsonValueKind.True or JsonValueKind.False } v ? v.GetBoolean() : throw Error($"'{name}' must be true or false");
+
     /// <summary>A number field.</summary>
     public double Number(string name) => Field(name) is { ValueKind: JsonValueKind.Number } v ? v.GetDouble() : throw Error($"'{name}' must be a number");
 

@@ -35,10 +35,9 @@ public static class DemoReport
         int last = result.Plan.Iterations;
         var m0 = Point("yesno-dpo", 0).Rate(Sampled)!.Value;
         var mt = Point("yesno-dpo", last).Rate(Sampled)!.Value;
-        int n = Point("yesno-dpo", 0).Metrics.First(m => m.Name == Sampled).Samples ?? 1;
-        var (gain, low, high) = Difference(mt.Rate, m0.Rate, n);
-        claims.Add(new ClaimCheck($"Self-judged DPO (yes/no judge) raises sampled success over M0, interval excluding zero", low > 0,
-            $"M0 {Pct(m0)}, M{last} {Pct(mt)}: {Signed(gain)} points [{Signed(low)}, {Signed(high)}]"));
+        var gain = PairedGain.Of(Point("yesno-dpo", 0).SampledByTask, Point("yesno-dpo", last).SampledByTask);
+        claims.Add(new ClaimCheck($"Self-judged DPO (yes/no judge) raises sampled success over M0, interval excluding zero", gain is { Low: > 0 },
+            $"M0 {Pct(m0)}, M{last} {Pct(mt)}: " + (gain is { } g ? $"{Signed(g.Gain)} points [{Signed(g.Low)}, {Signed(g.High)}] over {g.Tasks} tasks" : "no paired responses")));
         var oracle = Point("verifier-dpo", last).Rate(Sampled)!.Value;
         claims.Add(new ClaimCheck("Self-judged DPO approaches the oracle (verifier) run", mt.Rate >= m0.Rate + 0.5 * (oracle.Rate - m0.Rate) && oracle.Rate > m0.Rate,
             $"yes/no M{last} {Pct(mt)}, oracle M{last} {Pct(oracle)}, M0 {Pct(m0)}: {(oracle.Rate > m0.Rate ? string.Create(CultureInfo.InvariantCulture, $"{100 * (mt.Rate - m0.Rate) / (oracle.Rate - m0.Rate):F0}% of the oracle's gain") : "the oracle did not gain")}"));
@@ -49,13 +48,6 @@ public static class DemoReport
                 $"iteration 1: {Signed(first)} points, iteration {last}: {Signed(later)} points"));
         }
         return claims;
-    }
-
-    /// <summary>A difference of two independent rates on n responses each, with a normal-approximation 95% interval (in fractions).</summary>
-    static (double Gain, double Low, double High) Difference(double a, double b, int n)
-    {
-        double se = Math.Sqrt((a * (1 - a) + b * (1 - b)) / Math.Max(1, n));
-        return (a - b, a - b - Proportion.Z95 * se, a - b + Proportion.Z95 * se);
     }
 
     /// <summary>Writes the report, the summary and the plots into <paramref name="outDir"/>.</summary>
@@ -111,6 +103,13 @@ public static class DemoReport
         foreach (var m in DemoPlan.Methods)
             foreach (var p in result.Loops.Where(p => p.Method == m.Name))
                 md.AppendLine($"| {m.Label} | M{p.Iteration} | {string.Join(" | ", Categories.All.Select(c => Ci(p.Rate($"{Sampled}, {c}"))))} |");
+        md.AppendLine("\n### Judge on own samples by category\n");
+        md.AppendLine("Where the loop's judge tells its model's right candidates from its wrong ones, and so where self-judged training can help " +
+            "(iteration t judges the candidates of M(t-1)).\n");
+        md.AppendLine($"| method | iteration | {string.Join(" | ", Categories.All)} |\n|---|---|{string.Concat(Categories.All.Select(_ => "---:|"))}");
+        foreach (var m in DemoPlan.Methods)
+            foreach (var p in result.Loops.Where(p => p.Method == m.Name && p.Iteration > 0))
+                md.AppendLine($"| {m.Label} | {p.Iteration} | {string.Join(" | ", Categories.All.Select(c => Ci(p.OwnSampleByCategory.TryGetValue(c, out var r) ? r : null)))} |");
         md.AppendLine("\nEach loop's own report (pairs, training curves, every model's evaluation): `runs/<method>/report.md`.");
         AtomicFile.WriteAllText(Path.Combine(outDir, "report.md"), md.ToString());
         AtomicFile.WriteAllText(Path.Combine(outDir, "summary.json"), Summary(options, result, claims).ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
@@ -136,6 +135,7 @@ public static class DemoReport
                 ["method"] = p.Method, ["model"] = $"M{p.Iteration}", ["sampled"] = Point(p.Rate(Sampled)), ["greedy"] = Point(p.Rate(Greedy)),
                 ["mean_tokens_sampled"] = p.Value("mean response length, sampled"), ["pairs"] = p.Pairs,
                 ["pair_precision"] = Point(p.PairPrecision), ["judge_on_own_samples"] = Point(p.OwnSampleAccuracy),
+                ["judge_on_own_samples_by_category"] = new JsonObject(p.OwnSampleByCategory.Select(kv => KeyValuePair.Create(kv.Key, Point(kv.Value)))),
             }).ToArray()),
             ["claims"] = new JsonArray(claims.Select(c => (JsonNode?)new JsonObject { ["claim"] = c.Claim, ["holds"] = c.Holds, ["evidence"] = c.Evidence }).ToArray()),
         };

@@ -35,7 +35,10 @@ public sealed record JudgeAccuracy(string Judge, RatePoint Overall, IReadOnlyDic
 /// <param name="Pairs">Pairs its iteration trained on (null for M0).</param>
 /// <param name="PairPrecision">Share of those pairs whose chosen response is correct and rejected one wrong, by the verifier.</param>
 /// <param name="OwnSampleAccuracy">The judge's accuracy on the iteration's own candidates: correct over wrong, ties half.</param>
-public sealed record LoopPoint(string Method, int Iteration, IReadOnlyList<EvalMetric> Metrics, int? Pairs, RatePoint? PairPrecision, RatePoint? OwnSampleAccuracy)
+/// <param name="OwnSampleByCategory">The same per task category.</param>
+/// <param name="SampledByTask">Each test task's sampled success, for paired comparisons between models.</param>
+public sealed record LoopPoint(string Method, int Iteration, IReadOnlyList<EvalMetric> Metrics, int? Pairs, RatePoint? PairPrecision, RatePoint? OwnSampleAccuracy,
+    IReadOnlyDictionary<string, RatePoint> OwnSampleByCategory, IReadOnlyDictionary<string, double> SampledByTask)
 {
     /// <summary>A metric by name, as a rate point.</summary>
     public RatePoint? Rate(string name) => Metrics.FirstOrDefault(m => m.Name == name) is { Low: double low, High: double high } m ? new RatePoint(m.Value, low, high) : null;
@@ -146,10 +149,10 @@ public static class DemoRun
         Generate = new IterateConfig.GenerateSection(Samples: plan.Samples, Temperature: 0.7, TopK: 40, MaxNewTokens: 32),
         Judge = new IterateConfig.JudgeSection(Kind: method.Judge, Category: JudgeStage.AutoCategory, AdditiveSamples: plan.AdditiveSamples,
             Tasks: method.Judge == "verifier" ? Path.Combine(m0.World, WorldFiles.LoopTasks) : null),
-        // The filters of the prototype: a pair only where the yes/no judge accepts chosen and rejects rejected.
+        // A yes/no pair only where the judge is confident both ways: on categories it cannot judge its scores sit near 0.5, and such pairs train on noise.
         Pair = method.Judge switch
         {
-            "yesno" => new IterateConfig.PairSection(MinChosenScore: 0.5, MaxRejectedScore: 0.5),
+            "yesno" => new IterateConfig.PairSection(MinChosenScore: 0.7, MaxRejectedScore: 0.3),
             "additive" or "verifier" => new IterateConfig.PairSection(MinMargin: 0.5),
             _ => new IterateConfig.PairSection(),
         },
@@ -169,14 +172,15 @@ public static class DemoRun
         {
             string folder = t == 0 ? Path.Combine(run, "m0") : Path.Combine(run, $"iter-{t}");
             var metrics = IterateReport.ReadMetrics(Path.Combine(folder, "eval", IterateStage.EvalResults)) ?? [];
+            var byTask = PairedGain.SampledByTask(Path.Combine(folder, "eval", LoopEvaluator.PolicyResponses));
             if (t == 0)
             {
-                yield return new LoopPoint(method.Name, 0, metrics, null, null, null);
+                yield return new LoopPoint(method.Name, 0, metrics, null, null, null, new Dictionary<string, RatePoint>(), byTask);
                 continue;
             }
             var (pairs, precision) = OwnSamples.PairPrecision(Path.Combine(folder, "pairs", "pairs.jsonl"), tasks);
-            var accuracy = OwnSamples.JudgeAccuracy(Path.Combine(folder, "candidates", "candidates.jsonl"), Path.Combine(folder, "judgments", "judgments.jsonl"), tasks);
-            yield return new LoopPoint(method.Name, t, metrics, pairs, precision, accuracy);
+            var (accuracy, byCategory) = OwnSamples.JudgeAccuracy(Path.Combine(folder, "candidates", "candidates.jsonl"), Path.Combine(folder, "judgments", "judgments.jsonl"), tasks);
+            yield return new LoopPoint(method.Name, t, metrics, pairs, precision, accuracy, byCategory, byTask);
         }
     }
 }

@@ -26,15 +26,17 @@ public static class OwnSamples
 
     /// <summary>
     /// Over every (correct, wrong) pair of candidates of a prompt, the share the judge ranks the
-    /// right way round (ties count half): pointwise scores, or the pairwise judge's preference.
+    /// right way round (ties count half), overall and per task category: pointwise scores, or the
+    /// pairwise judge's preference.
     /// </summary>
-    public static RatePoint? JudgeAccuracy(string candidatesFile, string judgmentsFile, IReadOnlyDictionary<string, VerifiedTask> tasks)
+    public static (RatePoint? Overall, IReadOnlyDictionary<string, RatePoint> ByCategory) JudgeAccuracy(string candidatesFile, string judgmentsFile,
+        IReadOnlyDictionary<string, VerifiedTask> tasks)
     {
-        if (!File.Exists(judgmentsFile)) return null;
+        if (!File.Exists(judgmentsFile)) return (null, new Dictionary<string, RatePoint>());
         var correct = new Dictionary<(string, int), bool>();
         foreach (var (promptId, samples) in Candidates.Read(candidatesFile))
             foreach (var c in samples) correct[(promptId, c.Sample)] = tasks[promptId].Check.Accepts(c.Text);
-        var outcomes = new List<double>();
+        var outcomes = new List<(string Category, double Won)>();
         var scores = new Dictionary<(string, int), double>();
         foreach (var row in Jsonl.Read(judgmentsFile))
         {
@@ -44,8 +46,7 @@ public static class OwnSamples
                 bool first = correct[(id, row.Int("first"))], second = correct[(id, row.Int("second"))];
                 if (first == second) continue;
                 double p = row.Number("preference");
-                double won = p == 0.5 ? 0.5 : (p > 0.5) == first ? 1 : 0;
-                outcomes.Add(won);
+                outcomes.Add((tasks[id].Category, p == 0.5 ? 0.5 : (p > 0.5) == first ? 1 : 0));
             }
             else if (row.Has("score")) scores[(id, row.Int("sample"))] = row.Number("score");
         }
@@ -54,9 +55,10 @@ public static class OwnSamples
             var right = group.Where(kv => correct[kv.Key]).Select(kv => kv.Value).ToList();
             var wrong = group.Where(kv => !correct[kv.Key]).Select(kv => kv.Value).ToList();
             foreach (double r in right)
-                foreach (double w in wrong) outcomes.Add(r > w ? 1 : r == w ? 0.5 : 0);
+                foreach (double w in wrong) outcomes.Add((tasks[group.Key].Category, r > w ? 1 : r == w ? 0.5 : 0));
         }
-        return Rate(outcomes);
+        return (Rate(outcomes.Select(o => o.Won).ToList()),
+            outcomes.GroupBy(o => o.Category).ToDictionary(g => g.Key, g => Rate(g.Select(o => o.Won).ToList())!.Value));
     }
 
     static RatePoint? Rate(List<double> outcomes)

@@ -25,7 +25,7 @@ namespace SelfAlign.Demo;
 public sealed record SeedModelSpec(WorldSizes World, int WorldSeed, int VocabSize, int Hidden, int Layers, int Heads, int Epochs, double LearningRate, int BatchSize)
 {
     /// <summary>Bumped when the world or the recipe changes, so no cache outlives its code.</summary>
-    const int Version = 2;
+    const int Version = 3;
 
     /// <summary>A short hash of everything that shapes M0: the name of its cache folder.</summary>
     public string Hash() => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes($"{Version}:{JsonSerializer.Serialize(this)}")))[..12];

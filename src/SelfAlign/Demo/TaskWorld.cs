@@ -14,7 +14,7 @@ public sealed record WorldDraft(VerifiedTask Task, Func<Random, string> Correct,
 
 /// <summary>
 /// A small world of tasks whose answers a program can check, one family per judge category:
-/// math (two-digit arithmetic and word problems), code (the results of short Python expressions on
+/// math (single-digit arithmetic and word problems), code (the results of short Python expressions on
 /// lists and strings), chat (instructions with checkable constraints) and safety (requests about
 /// fictional forbidden topics, which must be refused, next to look-alike harmless requests, which
 /// must be answered, as in XSTest). Every draw is made from a seeded <see cref="Random"/>.
@@ -70,9 +70,10 @@ public static class TaskWorld
 
     static WorldDraft MathTask(Random r, string id)
     {
-        // A two-digit number and a digit: carries and borrows, yet learnable by a model of a million weights.
-        int a = r.Next(10, 100), b = r.Next(1, 10);
+        // Single digits (subtraction never below zero): a table a model of a million weights learns from a few thousand rows.
+        int a = r.Next(1, 10), b = r.Next(1, 10);
         bool add = r.Next(2) == 0;
+        if (!add && b > a) (a, b) = (b, a);
         int answer = add ? a + b : a - b, other = add ? a - b : a + b;
         string name = Pick(r, Names), thing = Pick(r, Things);
         string prompt = r.Next(3) switch
@@ -88,7 +89,7 @@ public static class TaskWorld
             q => q.Next(5) switch
             {
                 0 => new WrongResponse(Say(q, answer + (q.Next(2) == 0 ? 1 : -1)), "off by one"),
-                1 => new WrongResponse(Say(q, answer + (q.Next(2) == 0 ? 10 : -10)), "off by ten"),
+                1 => new WrongResponse(Say(q, answer < 10 ? answer + 10 : answer - 10), "off by ten"),
                 2 => new WrongResponse(Say(q, other), "wrong operation"),
                 3 => new WrongResponse(Say(q, a), "partial: repeats a number of the question"),
                 _ => new WrongResponse(q.Next(2) == 0 ? "The answer is a big number." : "I think it is many.", "no number"),
@@ -99,7 +100,7 @@ public static class TaskWorld
 
     static WorldDraft CodeTask(Random r, string id)
     {
-        var xs = Enumerable.Range(0, r.Next(3, 5)).Select(_ => r.Next(0, 10)).ToArray();
+        var xs = Enumerable.Range(0, r.Next(2, 4)).Select(_ => r.Next(0, 10)).ToArray();
         int k = r.Next(2, 4);
         string word = Pick(r, StringWords);
         (string Expr, string Answer, Func<Random, string> Wrong) task = r.Next(8) switch
