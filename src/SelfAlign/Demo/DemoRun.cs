@@ -149,10 +149,11 @@ public static class DemoRun
         Generate = new IterateConfig.GenerateSection(Samples: plan.Samples, Temperature: 0.7, TopK: 40, MaxNewTokens: 32),
         Judge = new IterateConfig.JudgeSection(Kind: method.Judge, Category: JudgeStage.AutoCategory, AdditiveSamples: plan.AdditiveSamples,
             Tasks: method.Judge == "verifier" ? Path.Combine(m0.World, WorldFiles.LoopTasks) : null),
-        // A yes/no pair only where the judge is confident both ways: on categories it cannot judge its scores sit near 0.5, and such pairs train on noise.
+        // A yes/no pair only where the judge is confident both ways: on categories it cannot judge its scores sit near 0.5
+        // (a chosen at 0.7 was still often wrong on math), and such pairs train on noise.
         Pair = method.Judge switch
         {
-            "yesno" => new IterateConfig.PairSection(MinChosenScore: 0.7, MaxRejectedScore: 0.3),
+            "yesno" => new IterateConfig.PairSection(MinChosenScore: 0.8, MaxRejectedScore: 0.3),
             "additive" or "verifier" => new IterateConfig.PairSection(MinMargin: 0.5),
             _ => new IterateConfig.PairSection(),
         },

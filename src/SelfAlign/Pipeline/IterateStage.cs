@@ -64,6 +64,9 @@ public static class IterateStage
             model = Path.Combine(output, "model");
         }
         Evaluate(Path.Combine(run, "m0"), "M0");
+        // A policy trained on pairs forgets how to categorize, and a prompt's category does not
+        // change with the policy: the model the loop starts from categorizes in every iteration.
+        string categorizer = model;
         for (int t = 1; t <= config.Iterations; t++)
         {
             string iter = Path.Combine(run, $"iter-{t}");
@@ -80,7 +83,7 @@ public static class IterateStage
             var j = config.Judge;
             Stage(Path.Combine(iter, "judgments"), () => JudgeStage.Run(new JudgeJob(model, candidates, judgments,
                 new CandidateJudgeOptions(j.JudgeKind, j.Prompts, j.Format == "plain" ? JudgeFormat.Plain : JudgeFormat.Chat,
-                    j.Category, j.AdditiveSamples, config.Seed + (ulong)t, j.Tasks, j.Command), dtype, j.BatchTokens), progress), progress, $"iter-{t} judgments");
+                    j.Category, j.AdditiveSamples, config.Seed + (ulong)t, j.Tasks, j.Command), dtype, j.BatchTokens, CategoryModel: categorizer), progress), progress, $"iter-{t} judgments");
 
             string pairs = Path.Combine(iter, "pairs", "pairs.jsonl");
             Stage(Path.Combine(iter, "pairs"), () => PairStage.Run(candidates, judgments, pairs, config.Pair.Rule),

@@ -59,8 +59,9 @@ public sealed record CandidateJudgeOptions(JudgeKind Kind = JudgeKind.YesNo, str
 /// <param name="BatchTokens">Most padded tokens per forward batch.</param>
 /// <param name="Adapter">A PEFT adapter folder merged into the model, or null.</param>
 /// <param name="Overwrite">Replace an output this command did not write (or start its own over).</param>
+/// <param name="CategoryModel">With the <c>auto</c> category, the model folder that categorizes the prompts; null: the judge model.</param>
 public sealed record JudgeJob(string Model, string Candidates, string Output, CandidateJudgeOptions Options,
-    ScalarType? DType = null, int BatchTokens = 4096, string? Adapter = null, bool Overwrite = false);
+    ScalarType? DType = null, int BatchTokens = 4096, string? Adapter = null, bool Overwrite = false, string? CategoryModel = null);
 
 /// <summary>
 /// Judges the candidates of each prompt with the model itself and appends one JSONL row per
@@ -121,19 +122,30 @@ public static class JudgeStage
             }
             return total;
         }
-        var tokenizer = Tokenizer.Load(job.Model);
-        using var model = ModelFolder.Load(job.Model, new LoadOptions(job.DType, Adapter: job.Adapter));
-        var engine = new LocalLanguageModel(model, tokenizer, new LocalModelOptions { MaxBatchTokens = job.BatchTokens });
-        // Small runs judge fewer prompts at a time so the bar moves; large ones keep the batches full.
-        foreach (var chunk in pending.Chunk(Math.Clamp(pending.Count / 20, 1, ChunkPrompts)))
+        var firsts = pending.Select(p => p.Work[0].First).ToList();
+        bool ownCategorizer = job.CategoryModel is { } other && (other != job.Model || job.Adapter is not null);
+        // A separate categorizer runs first, so the two models are never in memory together.
+        var categoryOf = ownCategorizer ? WithEngine(job.CategoryModel!, null, job, e => CategoriesOf(e, firsts, o)) : null;
+        return WithEngine(job.Model, job.Adapter, job, engine =>
         {
-            var units = chunk.SelectMany(c => c.Work).ToList();
-            foreach (var row in Judge(engine, units, o, prompts, CategoriesOf(engine, chunk.Select(c => c.Work[0].First).ToList(), o))) output.Append(row);
-            finished += units.Count;
-            task.Increment(units.Count);
-            task.Describe($"judging ({o.Kind}) {finished / clock.Elapsed.TotalSeconds:F2}/s");
-        }
-        return total;
+            categoryOf ??= CategoriesOf(engine, firsts, o);
+            // Small runs judge fewer prompts at a time so the bar moves; large ones keep the batches full.
+            foreach (var chunk in pending.Chunk(Math.Clamp(pending.Count / 20, 1, ChunkPrompts)))
+            {
+                var units = chunk.SelectMany(c => c.Work).ToList();
+                foreach (var row in Judge(engine, units, o, prompts, categoryOf)) output.Append(row);
+                finished += units.Count;
+                task.Increment(units.Count);
+                task.Describe($"judging ({o.Kind}) {finished / clock.Elapsed.TotalSeconds:F2}/s");
+            }
+            return total;
+        });
+    }
+
+    static T WithEngine<T>(string folder, string? adapter, JudgeJob job, Func<ILanguageModel, T> use)
+    {
+        using var model = ModelFolder.Load(folder, new LoadOptions(job.DType, Adapter: adapter));
+        return use(new LocalLanguageModel(model, Tokenizer.Load(folder), new LocalModelOptions { MaxBatchTokens = job.BatchTokens }));
     }
 
     /// <summary>
@@ -175,7 +187,7 @@ public static class JudgeStage
         ? $"{row.String("prompt_id")}\u0000{row.Int("first")}\u0000{row.Int("second")}"
         : $"{row.String("prompt_id")}\u0000{row.Int("sample")}";
 
-    /// <summary>Each prompt's category: the configured one, or (with <c>auto</c>, for the yes/no judge, the only one that uses it) the model's guess.</summary>
+    /// <summary>Each prompt's category: the configured one, or (with <c>auto</c>, for the yes/no judge, the only one that uses it) the guess of <paramref name="engine"/>.</summary>
     static Func<string, string> CategoriesOf(ILanguageModel engine, List<Candidate> firsts, CandidateJudgeOptions o)
     {
         if (o.Category != AutoCategory) return _ => Categories.Normalize(o.Category)!;
@@ -235,6 +247,7 @@ public static class JudgeStage
         ["prompt"] = job.Options.Kind == JudgeKind.YesNo && job.Options.Category != AutoCategory ? prompts.For(Categories.Normalize(job.Options.Category)!, null) : null,
         ["format"] = job.Options.Format.ToString().ToLowerInvariant(),
         ["category"] = job.Options.Category,
+        ["category_model"] = job.Options.Category == AutoCategory ? job.CategoryModel : null,
         ["additive_samples"] = job.Options.Kind == JudgeKind.Additive ? job.Options.AdditiveSamples : null,
         ["seed"] = job.Options.Seed,
         ["dtype"] = (job.DType ?? ComputeDType.Fastest).ToString(),

@@ -9,7 +9,7 @@ using ScalarType = TorchSharp.torch.ScalarType;
 
 namespace SelfAlign.Tests.Pipeline;
 
-/// <summary>The candidate judge's <c>auto</c> category: each prompt is judged with the yes/no prompt of the category the model gives it.</summary>
+/// <summary>The candidate judge's <c>auto</c> category: each prompt is judged with the yes/no prompt of the category the model (or a given categorizing model) gives it.</summary>
 [Collection(ConsoleCollection.Name)]
 public sealed class JudgeStageTests : IDisposable
 {
@@ -35,20 +35,24 @@ public sealed class JudgeStageTests : IDisposable
 
     static List<JsonNode> Rows(string file) => File.ReadLines(file).Select(l => JsonNode.Parse(l)!).ToList();
 
-    string Judge(string category)
+    string Judge(string category, string? categoryModel = null)
     {
-        string output = Path.Combine(_dir, $"judgments-{category}.jsonl");
-        JudgeStage.Run(new JudgeJob(_model, _candidates, output, new CandidateJudgeOptions(Category: category), ScalarType.Float32));
+        string output = Path.Combine(_dir, $"judgments-{category}{(categoryModel is null ? "" : "-other")}.jsonl");
+        JudgeStage.Run(new JudgeJob(_model, _candidates, output, new CandidateJudgeOptions(Category: category), ScalarType.Float32, CategoryModel: categoryModel));
         return output;
+    }
+
+    static string[] Guesses(string folder)
+    {
+        using var model = ModelFolder.Load(folder, new LoadOptions(ScalarType.Float32));
+        return new Categorizer(new LocalLanguageModel(model, SelfAlign.Text.Tokenizer.Load(folder))).Categorize(Instructions).Select(g => g.Category).ToArray();
     }
 
     [Fact]
     public void AutoUsesThePromptOfTheCategoryTheModelGuesses()
     {
         var auto = Rows(Judge(JudgeStage.AutoCategory));
-        string[] guessed;
-        using (var model = ModelFolder.Load(_model, new LoadOptions(ScalarType.Float32)))
-            guessed = new Categorizer(new LocalLanguageModel(model, SelfAlign.Text.Tokenizer.Load(_model))).Categorize(Instructions).Select(g => g.Category).ToArray();
+        string[] guessed = Guesses(_model);
         Assert.Equal(8, auto.Count);
         foreach (var row in auto)
             Assert.Equal(guessed[int.Parse(((string)row["prompt_id"]!)[1..])], (string)row["category"]!);
@@ -64,5 +68,28 @@ public sealed class JudgeStageTests : IDisposable
         Assert.Equal("auto", (string)manifest["category"]!);
         Assert.Null(manifest["prompt"]);
         Assert.Equal("category", Assert.Throws<InvalidSettingException>(() => Judge("poetry")).Setting);
+    }
+
+    [Fact]
+    public void ACategoryModelCategorizesWhileTheJudgeModelJudges()
+    {
+        string other = Path.Combine(_dir, "categorizer");
+        var init = CliRunner.Run("init-model", "--config", Path.Combine(TestModels.Configs, "smollm2-135m", "config.json"),
+            "--seed", "9", "--out", other, "--layers", "2", "--dtype", "f32");
+        Assert.True(init.Code == 0, init.Err);
+        string[] mine = Guesses(_model), theirs = Guesses(other);
+        Assert.NotEqual(mine, theirs);
+
+        var rows = Rows(Judge(JudgeStage.AutoCategory, other));
+        foreach (var row in rows)
+            Assert.Equal(theirs[int.Parse(((string)row["prompt_id"]!)[1..])], (string)row["category"]!);
+        foreach (string category in theirs.Distinct())
+        {
+            var fixedRows = Rows(Judge(category)).ToDictionary(r => $"{r["prompt_id"]}|{r["sample"]}");
+            foreach (var row in rows.Where(r => (string)r["category"]! == category))
+                Assert.Equal((double)fixedRows[$"{row["prompt_id"]}|{row["sample"]}"]["score"]!, (double)row["score"]!, 1e-6);
+        }
+        var manifest = JsonNode.Parse(File.ReadAllText(Path.Combine(_dir, "judgments-auto-other.jsonl.manifest.json")))!["config"]!;
+        Assert.Equal(other, (string)manifest["category_model"]!);
     }
 }
