@@ -61,7 +61,7 @@ public static class DemoReport
                 .Append(j.Overall).ToArray())).ToList(), reference: 50)));
         var models = Enumerable.Range(0, result.Plan.Iterations + 1).Select(t => $"M{t}").ToList();
         foreach (var (file, metric, what) in new[] { ("success_sampled.png", Sampled, "sampled (T=0.7)"), ("success_greedy.png", Greedy, "greedy") })
-            AtomicFile.Write(Path.Combine(outDir, file), s => s.Write(RateCharts.Lines($"true success on the held-out test set, {what} (whiskers: 95% intervals)", "success %", models,
+            AtomicFile.Write(Path.Combine(outDir, file), s => s.Write(RateCharts.Lines($"true success on the held-out test set, {what}", "success % (whiskers: 95% intervals)", models,
                 DemoPlan.Methods.Select(m => (m.Label, Enumerable.Range(0, models.Count).Select(t => result.Loops.FirstOrDefault(p => p.Method == m.Name && p.Iteration == t)?.Rate(metric)).ToArray())).ToList())));
 
         var md = new StringBuilder();

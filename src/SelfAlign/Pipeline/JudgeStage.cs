@@ -123,7 +123,7 @@ public static class JudgeStage
             return total;
         }
         var firsts = pending.Select(p => p.Work[0].First).ToList();
-        bool ownCategorizer = job.CategoryModel is { } other && (other != job.Model || job.Adapter is not null);
+        bool ownCategorizer = o is { Kind: JudgeKind.YesNo, Category: AutoCategory } && job.CategoryModel is { } other && (other != job.Model || job.Adapter is not null);
         // A separate categorizer runs first, so the two models are never in memory together.
         var categoryOf = ownCategorizer ? WithEngine(job.CategoryModel!, null, job, e => CategoriesOf(e, firsts, o)) : null;
         return WithEngine(job.Model, job.Adapter, job, engine =>
@@ -247,7 +247,7 @@ public static class JudgeStage
         ["prompt"] = job.Options.Kind == JudgeKind.YesNo && job.Options.Category != AutoCategory ? prompts.For(Categories.Normalize(job.Options.Category)!, null) : null,
         ["format"] = job.Options.Format.ToString().ToLowerInvariant(),
         ["category"] = job.Options.Category,
-        ["category_model"] = job.Options.Category == AutoCategory ? job.CategoryModel : null,
+        ["category_model"] = job.Options is { Kind: JudgeKind.YesNo, Category: AutoCategory } ? job.CategoryModel : null,
         ["additive_samples"] = job.Options.Kind == JudgeKind.Additive ? job.Options.AdditiveSamples : null,
         ["seed"] = job.Options.Seed,
         ["dtype"] = (job.DType ?? ComputeDType.Fastest).ToString(),
