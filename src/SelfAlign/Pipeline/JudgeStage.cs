@@ -38,6 +38,9 @@ public enum JudgeKind
 public sealed record CandidateJudgeOptions(JudgeKind Kind = JudgeKind.YesNo, string Prompts = "ipo-dpo", JudgeFormat Format = JudgeFormat.Chat,
     string Category = Categories.Chat, int AdditiveSamples = 3, ulong Seed = 0, string? Tasks = null, IReadOnlyList<string>? Command = null)
 {
+    /// <summary>True when the model categorizes each prompt: the yes/no judge with the <c>auto</c> category.</summary>
+    public bool Categorizes => Kind == JudgeKind.YesNo && Category == JudgeStage.AutoCategory;
+
     /// <summary>True for the judges that are programs rather than the model.</summary>
     public bool IsProgram => Kind is JudgeKind.Verifier or JudgeKind.Command;
 
@@ -123,7 +126,7 @@ public static class JudgeStage
             return total;
         }
         var firsts = pending.Select(p => p.Work[0].First).ToList();
-        bool ownCategorizer = o is { Kind: JudgeKind.YesNo, Category: AutoCategory } && job.CategoryModel is { } other && (other != job.Model || job.Adapter is not null);
+        bool ownCategorizer = o.Categorizes && job.CategoryModel is { } other && (other != job.Model || job.Adapter is not null);
         // A separate categorizer runs first, so the two models are never in memory together.
         var categoryOf = ownCategorizer ? WithEngine(job.CategoryModel!, null, job, e => CategoriesOf(e, firsts, o)) : null;
         return WithEngine(job.Model, job.Adapter, job, engine =>
@@ -247,7 +250,7 @@ public static class JudgeStage
         ["prompt"] = job.Options.Kind == JudgeKind.YesNo && job.Options.Category != AutoCategory ? prompts.For(Categories.Normalize(job.Options.Category)!, null) : null,
         ["format"] = job.Options.Format.ToString().ToLowerInvariant(),
         ["category"] = job.Options.Category,
-        ["category_model"] = job.Options is { Kind: JudgeKind.YesNo, Category: AutoCategory } ? job.CategoryModel : null,
+        ["category_model"] = job.Options.Categorizes ? job.CategoryModel : null,
         ["additive_samples"] = job.Options.Kind == JudgeKind.Additive ? job.Options.AdditiveSamples : null,
         ["seed"] = job.Options.Seed,
         ["dtype"] = (job.DType ?? ComputeDType.Fastest).ToString(),

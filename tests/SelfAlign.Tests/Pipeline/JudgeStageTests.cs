@@ -48,22 +48,27 @@ public sealed class JudgeStageTests : IDisposable
         return new Categorizer(new LocalLanguageModel(model, SelfAlign.Text.Tokenizer.Load(folder))).Categorize(Instructions).Select(g => g.Category).ToArray();
     }
 
+    /// <summary>Each row carries its prompt's guessed category and the score the judge gives with that category's fixed prompt.</summary>
+    void AssertScoredWithTheirCategoryPrompt(List<JsonNode> rows, string[] guessed)
+    {
+        foreach (var row in rows)
+            Assert.Equal(guessed[int.Parse(((string)row["prompt_id"]!)[1..])], (string)row["category"]!);
+        foreach (string category in guessed.Distinct())
+        {
+            var fixedRows = Rows(Judge(category)).ToDictionary(r => $"{r["prompt_id"]}|{r["sample"]}");
+            foreach (var row in rows.Where(r => (string)r["category"]! == category))
+                Assert.Equal((double)fixedRows[$"{row["prompt_id"]}|{row["sample"]}"]["score"]!, (double)row["score"]!, 1e-6);
+        }
+    }
+
     [Fact]
     public void AutoUsesThePromptOfTheCategoryTheModelGuesses()
     {
         var auto = Rows(Judge(JudgeStage.AutoCategory));
         string[] guessed = Guesses(_model);
         Assert.Equal(8, auto.Count);
-        foreach (var row in auto)
-            Assert.Equal(guessed[int.Parse(((string)row["prompt_id"]!)[1..])], (string)row["category"]!);
 
-        foreach (string category in guessed.Distinct())
-        {
-            var fixedRows = Rows(Judge(category)).ToDictionary(r => $"{r["prompt_id"]}|{r["sample"]}");
-            foreach (var row in auto.Where(r => (string)r["category"]! == category))
-                Assert.Equal((double)fixedRows[$"{row["prompt_id"]}|{row["sample"]}"]["score"]!, (double)row["score"]!, 1e-6);
-
-        }
+        AssertScoredWithTheirCategoryPrompt(auto, guessed);
         var manifest = JsonNode.Parse(File.ReadAllText(Path.Combine(_dir, "judgments-auto.jsonl.manifest.json")))!["config"]!;
         Assert.Equal("auto", (string)manifest["category"]!);
         Assert.Null(manifest["prompt"]);
@@ -81,14 +86,7 @@ public sealed class JudgeStageTests : IDisposable
         Assert.NotEqual(mine, theirs);
 
         var rows = Rows(Judge(JudgeStage.AutoCategory, other));
-        foreach (var row in rows)
-            Assert.Equal(theirs[int.Parse(((string)row["prompt_id"]!)[1..])], (string)row["category"]!);
-        foreach (string category in theirs.Distinct())
-        {
-            var fixedRows = Rows(Judge(category)).ToDictionary(r => $"{r["prompt_id"]}|{r["sample"]}");
-            foreach (var row in rows.Where(r => (string)r["category"]! == category))
-                Assert.Equal((double)fixedRows[$"{row["prompt_id"]}|{row["sample"]}"]["score"]!, (double)row["score"]!, 1e-6);
-        }
+        AssertScoredWithTheirCategoryPrompt(rows, theirs);
         var manifest = JsonNode.Parse(File.ReadAllText(Path.Combine(_dir, "judgments-auto-other.jsonl.manifest.json")))!["config"]!;
         Assert.Equal(other, (string)manifest["category_model"]!);
     }
