@@ -19,19 +19,28 @@ internal static class PairCommand
         var margin = new Option<double>("--min-margin") { Description = "Drop pairs whose score gap (pairwise: strength - 0.5) is below this.", DefaultValueFactory = _ => 0.0 };
         var minChosen = new Option<double?>("--min-chosen-score") { Description = "Pointwise judges: keep a pair only when the chosen scored at least this (yes/no: 0.5 means the judge said Yes)." };
         var maxRejected = new Option<double?>("--max-rejected-score") { Description = "Pointwise judges: keep a pair only when the rejected scored at most this (yes/no: 0.5 means the judge said No)." };
+        var minChosenQuantile = new Option<double?>("--min-chosen-quantile")
+        {
+            Description = "Pointwise judges: keep a pair only when the chosen scored at least this quantile of all candidate scores (0.8: the top fifth).",
+        };
+        var maxRejectedQuantile = new Option<double?>("--max-rejected-quantile")
+        {
+            Description = "Pointwise judges: keep a pair only when the rejected scored at most this quantile of all candidate scores (0.2: the bottom fifth).",
+        };
         var eta = new Option<double>("--eta") { Description = "PSO strength calibration η in [0.5, 1] (0.5: none).", DefaultValueFactory = _ => 0.5 };
         var overwrite = CliOptions.Overwrite();
         var command = new Command("pair", "Turn judged candidates into preference pairs: best against worst per prompt (pointwise judges) " +
             "or the strongest preference (pairwise). Fast and exact, so a rerun rewrites its own output.")
         {
-            candidates, judgments, output, margin, minChosen, maxRejected, eta, overwrite,
+            candidates, judgments, output, margin, minChosen, maxRejected, minChosenQuantile, maxRejectedQuantile, eta, overwrite,
         };
         command.SetAction(parse =>
         {
             CliOptions.Apply(parse);
             string outFile = parse.GetRequiredValue(output).FullName;
             var report = PairStage.Run(parse.GetRequiredValue(candidates).FullName, parse.GetRequiredValue(judgments).FullName, outFile,
-                new PairRule(parse.GetValue(margin), parse.GetValue(eta), parse.GetValue(minChosen), parse.GetValue(maxRejected)), parse.GetValue(overwrite));
+                new PairRule(parse.GetValue(margin), parse.GetValue(eta), parse.GetValue(minChosen), parse.GetValue(maxRejected),
+                    parse.GetValue(minChosenQuantile), parse.GetValue(maxRejectedQuantile)), parse.GetValue(overwrite));
             var table = new Table().Border(TableBorder.Rounded).AddColumn("prompts").AddColumn("pairs").AddColumn("no pair (why)").AddColumn("judge")
                 .AddColumn("format failures");
             table.AddRow(report.Prompts.ToString(), report.Pairs.ToString(),

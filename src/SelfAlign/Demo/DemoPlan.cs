@@ -33,9 +33,9 @@ public sealed record DemoPlan(SeedModelSpec Seed, int Iterations, int PromptsPer
         ? new DemoPlan(new SeedModelSpec(new WorldSizes(PolicyExamples: 2500, PolicyAccuracy: 0.75, YesNoExamples: 2500, AdditiveExamples: 100, PairwiseExamples: 150,
                 CategoryExamples: 150, BenchPerCategory: 25, LoopPrompts: 192, TestPerCategory: 25), seed, VocabSize: 1024, Hidden: 96, Layers: 3, Heads: 4,
                 Epochs: 2, LearningRate: 3e-3, BatchSize: 32), Iterations: 2, PromptsPerIteration: 48, Samples: 4, PolicySamples: 2, AdditiveSamples: 1,
-            LearningRate: 1e-3, Epochs: 2)
+            LearningRate: 5e-4, Epochs: 2)
         : new DemoPlan(new SeedModelSpec(new WorldSizes(PolicyExamples: 24000, PolicyAccuracy: 0.75, YesNoExamples: 5000, AdditiveExamples: 150, PairwiseExamples: 200,
                 CategoryExamples: 200, BenchPerCategory: 50, LoopPrompts: 400, TestPerCategory: 50), seed, VocabSize: 1024, Hidden: 128, Layers: 4, Heads: 4,
                 Epochs: 4, LearningRate: 3e-3, BatchSize: 32), Iterations: 2, PromptsPerIteration: 200, Samples: 8, PolicySamples: 8, AdditiveSamples: 1,
-            LearningRate: 1e-3, Epochs: 2);
+            LearningRate: 5e-4, Epochs: 2);
 }

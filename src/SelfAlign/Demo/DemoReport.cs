@@ -39,8 +39,13 @@ public static class DemoReport
         claims.Add(new ClaimCheck($"Self-judged DPO (yes/no judge) raises sampled success over M0, interval excluding zero", gain is { Low: > 0 },
             $"M0 {Pct(m0)}, M{last} {Pct(mt)}: " + (gain is { } g ? $"{Signed(g.Gain)} points [{Signed(g.Low)}, {Signed(g.High)}] over {g.Tasks} tasks" : "no paired responses")));
         var oracle = Point("verifier-dpo", last).Rate(Sampled)!.Value;
-        claims.Add(new ClaimCheck("Self-judged DPO approaches the oracle (verifier) run", mt.Rate >= m0.Rate + 0.5 * (oracle.Rate - m0.Rate) && oracle.Rate > m0.Rate,
-            $"yes/no M{last} {Pct(mt)}, oracle M{last} {Pct(oracle)}, M0 {Pct(m0)}: {(oracle.Rate > m0.Rate ? string.Create(CultureInfo.InvariantCulture, $"{100 * (mt.Rate - m0.Rate) / (oracle.Rate - m0.Rate):F0}% of the oracle's gain") : "the oracle did not gain")}"));
+        // Half the oracle's gain is "approaching" only when the oracle gained for sure: half of nothing is no evidence.
+        var oracleGain = PairedGain.Of(Point("verifier-dpo", 0).SampledByTask, Point("verifier-dpo", last).SampledByTask);
+        bool oracleGained = oracleGain is { Low: > 0 };
+        claims.Add(new ClaimCheck("Self-judged DPO approaches the oracle (verifier) run", oracleGained && mt.Rate >= m0.Rate + 0.5 * (oracle.Rate - m0.Rate),
+            $"yes/no M{last} {Pct(mt)}, oracle M{last} {Pct(oracle)}, M0 {Pct(m0)}: " + (oracleGained
+                ? string.Create(CultureInfo.InvariantCulture, $"{100 * (mt.Rate - m0.Rate) / (oracle.Rate - m0.Rate):F0}% of the oracle's gain")
+                : oracleGain is { } o ? $"the oracle's own gain, {Signed(o.Gain)} points [{Signed(o.Low)}, {Signed(o.High)}], is not clear of zero" : "no paired responses")));
         if (last >= 2)
         {
             double first = Point("yesno-dpo", 1).Value(Sampled)!.Value - m0.Rate, later = mt.Rate - Point("yesno-dpo", last - 1).Value(Sampled)!.Value;

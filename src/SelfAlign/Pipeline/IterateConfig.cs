@@ -57,11 +57,12 @@ public sealed record IterateConfig
         public JudgeKind JudgeKind => Enum.Parse<JudgeKind>(Kind, ignoreCase: true);
     }
     /// <summary>The pair rule.</summary>
-    public sealed record PairSection(double MinMargin = 0, double Eta = 0.5, double? MinChosenScore = null, double? MaxRejectedScore = null)
+    public sealed record PairSection(double MinMargin = 0, double Eta = 0.5, double? MinChosenScore = null, double? MaxRejectedScore = null,
+        double? MinChosenQuantile = null, double? MaxRejectedQuantile = null)
     {
         /// <summary>The section as the pair stage's rule.</summary>
         [JsonIgnore]
-        public PairRule Rule => new(MinMargin, Eta, MinChosenScore, MaxRejectedScore);
+        public PairRule Rule => new(MinMargin, Eta, MinChosenScore, MaxRejectedScore, MinChosenQuantile, MaxRejectedQuantile);
     }
     /// <summary>LoRA settings (unused with <see cref="OptimizationSection.FullFineTuning"/>).</summary>
     public sealed record LoraSection(int R = 16, double Alpha = 32, double Dropout = 0.05, string[]? TargetModules = null, bool UseRslora = false);
@@ -245,8 +246,7 @@ public sealed record IterateConfig
         Require(Judge.BatchTokens >= 1, "judge.batch_tokens", $"must be at least 1, got {Judge.BatchTokens}");
         Require(Judge.Prompts.Length > 0, "judge.prompts", "needs a prompt set: ipo-dpo, ipo-eval or a JSON file");
         Check("pair", () => Pair!.Rule.Validate());
-        Require(Judge.Kind != "pairwise" || (Pair!.MinChosenScore ?? Pair.MaxRejectedScore) is null,
-            Pair!.MinChosenScore is null ? "pair.max_rejected_score" : "pair.min_chosen_score", "applies to pointwise judges (yesno, additive), not the pairwise one");
+        Require(Judge.Kind != "pairwise" || !Pair!.Rule.FiltersScores, $"pair.{Pair!.Rule.FirstScoreFilter}", "applies to pointwise judges (yesno, additive), not the pairwise one");
         Require(Train!.Loss is "dpo" or "ipo" or "pso" or "cdpo", "train.loss", $"must be dpo, ipo, pso or cdpo, got '{Train.Loss}'");
         Require(Train.Loss != "pso" || Judge.Kind == "pairwise", "train.loss", "pso needs preference strengths, which only the pairwise judge gives");
         Optimization(Train, "train");

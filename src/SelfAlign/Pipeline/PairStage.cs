@@ -11,8 +11,21 @@ namespace SelfAlign.Pipeline;
 /// <param name="Eta">PSO's calibration η in [0.5, 1] of the pairwise strength (0.5: none).</param>
 /// <param name="MinChosenScore">Pointwise judges: keep a pair only when the chosen scored at least this (the yes/no judge accepts it at 0.5), or null.</param>
 /// <param name="MaxRejectedScore">Pointwise judges: keep a pair only when the rejected scored at most this, or null.</param>
-public sealed record PairRule(double MinMargin = 0, double Eta = 0.5, double? MinChosenScore = null, double? MaxRejectedScore = null)
+/// <param name="MinChosenQuantile">Pointwise judges: keep a pair only when the chosen scored at least this quantile of every
+/// candidate score of the run (0.8: in the top fifth), or null. It follows the judge's own calibration, which absolute
+/// thresholds do not: a judge whose scores on its own samples crowd near 0.5 still gives its most confident pairs.</param>
+/// <param name="MaxRejectedQuantile">Pointwise judges: keep a pair only when the rejected scored at most this quantile of every
+/// candidate score of the run, or null.</param>
+public sealed record PairRule(double MinMargin = 0, double Eta = 0.5, double? MinChosenScore = null, double? MaxRejectedScore = null,
+    double? MinChosenQuantile = null, double? MaxRejectedQuantile = null)
 {
+    /// <summary>Whether a filter on pointwise scores is set (refused with pairwise judgments).</summary>
+    public bool FiltersScores => (MinChosenScore ?? MaxRejectedScore ?? MinChosenQuantile ?? MaxRejectedQuantile) is not null;
+
+    /// <summary>The setting name of the first score filter that is set, for messages that refuse it.</summary>
+    public string FirstScoreFilter => MinChosenScore is not null ? "min_chosen_score" : MaxRejectedScore is not null ? "max_rejected_score"
+        : MinChosenQuantile is not null ? "min_chosen_quantile" : "max_rejected_quantile";
+
     /// <summary>Throws <see cref="ArgumentException"/> naming the first bad setting.</summary>
     public void Validate()
     {
@@ -20,6 +33,27 @@ public sealed record PairRule(double MinMargin = 0, double Eta = 0.5, double? Mi
         if (!(Eta is >= 0.5 and <= 1)) throw new InvalidSettingException("eta", $"must be in [0.5, 1], got {Eta}");
         if (MinChosenScore is double c && !double.IsFinite(c)) throw new InvalidSettingException("min_chosen_score", $"must be a finite number, got {c}");
         if (MaxRejectedScore is double r && !double.IsFinite(r)) throw new InvalidSettingException("max_rejected_score", $"must be a finite number, got {r}");
+        if (MinChosenQuantile is double cq && !(cq is >= 0 and <= 1)) throw new InvalidSettingException("min_chosen_quantile", $"must be in [0, 1], got {cq}");
+        if (MaxRejectedQuantile is double rq && !(rq is >= 0 and <= 1)) throw new InvalidSettingException("max_rejected_quantile", $"must be in [0, 1], got {rq}");
+    }
+
+    /// <summary>
+    /// The score bounds this rule sets on <paramref name="scores"/> (every candidate score of the run): the stricter of
+    /// the absolute and the quantile bound on each side, or null where neither is set.
+    /// </summary>
+    public (double? MinChosen, double? MaxRejected) Bounds(IReadOnlyList<double> scores)
+    {
+        var sorted = scores.Order().ToArray();
+        // Linear between the order statistics either side (NumPy's default quantile).
+        double? Quantile(double? q)
+        {
+            if (q is not double p || sorted.Length == 0) return null;
+            double at = p * (sorted.Length - 1);
+            int below = (int)Math.Floor(at), above = (int)Math.Ceiling(at);
+            return sorted[below] + (at - below) * (sorted[above] - sorted[below]);
+        }
+        double? Stricter(double? a, double? b, Func<double, double, double> pick) => a is double x && b is double y ? pick(x, y) : a ?? b;
+        return (Stricter(MinChosenScore, Quantile(MinChosenQuantile), Math.Max), Stricter(MaxRejectedScore, Quantile(MaxRejectedQuantile), Math.Min));
     }
 }
 
@@ -32,8 +66,10 @@ public sealed record PairRule(double MinMargin = 0, double Eta = 0.5, double? Mi
 /// <param name="FormatFailures">Judgments with no parsable score.</param>
 /// <param name="ChosenLength">Mean chosen length in characters.</param>
 /// <param name="RejectedLength">Mean rejected length in characters.</param>
+/// <param name="MinChosen">The lowest score a chosen could have (the rule's absolute and quantile bounds resolved), or null.</param>
+/// <param name="MaxRejected">The highest score a rejected could have, or null.</param>
 public sealed record PairReport(int Prompts, int Pairs, IReadOnlyDictionary<string, int> NoPair, string Judge, IReadOnlyList<double> Scores,
-    int FormatFailures, double ChosenLength, double RejectedLength);
+    int FormatFailures, double ChosenLength, double RejectedLength, double? MinChosen = null, double? MaxRejected = null);
 
 /// <summary>
 /// Builds <c>pairs.jsonl</c> in TRL's conversational preference format (<c>prompt</c>,
@@ -63,9 +99,8 @@ public static class PairStage
         rule.Validate();
         var groups = Candidates.Read(candidatesFile);
         var (judge, judgments) = ReadJudgments(judgmentsFile, groups.ToDictionary(g => g.PromptId, g => g.Samples));
-        if (judge == "pairwise" && (rule.MinChosenScore ?? rule.MaxRejectedScore) is not null)
-            throw new InvalidSettingException(rule.MinChosenScore is null ? "max_rejected_score" : "min_chosen_score",
-                "applies to pointwise judges (yes/no, additive), and these judgments are pairwise");
+        if (judge == "pairwise" && rule.FiltersScores)
+            throw new InvalidSettingException(rule.FirstScoreFilter, "applies to pointwise judges (yes/no, additive), and these judgments are pairwise");
         OutputGuard.ClaimFile(output, "pair", [new("candidates file", candidatesFile), new("judgments file", judgmentsFile)], overwrite,
             ReportPath(output), PlotPath(output));
         RunManifest.Write(OutputGuard.ManifestOf(output), "pair", new JsonObject
@@ -78,31 +113,24 @@ public static class PairStage
             ["eta"] = rule.Eta,
             ["min_chosen_score"] = rule.MinChosenScore,
             ["max_rejected_score"] = rule.MaxRejectedScore,
+            ["min_chosen_quantile"] = rule.MinChosenQuantile,
+            ["max_rejected_quantile"] = rule.MaxRejectedQuantile,
         });
+        // An empty candidate (the model ended at once) has no text to train on, so it is never paired.
+        var usable = groups.Select(g => (g.PromptId, Judged: judgments[g.PromptId]
+            .Where(j => !string.IsNullOrWhiteSpace(j.First.Text) && (j.Second is null || !string.IsNullOrWhiteSpace(j.Second.Text))).ToList())).ToList();
+        var scores = usable.SelectMany(u => u.Judged.Where(j => j.Score is not null).Select(j => j.Score!.Value)).ToList();
+        int failures = judge == "pairwise" ? 0 : usable.Sum(u => u.Judged.Sum(j => j.FormatFailures));
+        // Quantile bounds are taken over the whole run's scores, so they need every judgment first.
+        var (minChosen, maxRejected) = rule.Bounds(scores);
         var noPair = new Dictionary<string, int>();
         var pairs = new List<JsonObject>();
         var lengths = new List<(int Chosen, int Rejected)>();
-        var scores = new List<double>();
-        int failures = 0;
-        foreach (var (promptId, samples) in groups)
+        foreach (var (promptId, mine) in usable)
         {
-            // An empty candidate (the model ended at once) has no text to train on, so it is never paired.
-            var mine = judgments[promptId].Where(j => !string.IsNullOrWhiteSpace(j.First.Text) && (j.Second is null || !string.IsNullOrWhiteSpace(j.Second.Text))).ToList();
-            (Candidate Chosen, Candidate Rejected, double ScoreChosen, double ScoreRejected, double? Strength)? pick;
-            string? why;
-            if (judge == "pairwise")
-            {
-                scores.AddRange(mine.Select(j => j.Score!.Value));
-                (pick, why) = Pairwise(mine, rule);
-            }
-            else
-            {
-                failures += mine.Sum(j => j.FormatFailures);
-                var scored = mine.Where(j => j.Score is not null).Select(j => (j.First, j.Score!.Value)).ToList();
-                scores.AddRange(scored.Select(s => s.Value));
-                (pick, why) = Pointwise(scored, rule);
-            }
-            if (pick is not { } p)
+            var (pick, why) = judge == "pairwise" ? Pairwise(mine, rule)
+                : Pointwise(mine.Where(j => j.Score is not null).Select(j => (j.First, j.Score!.Value)).ToList(), rule.MinMargin, minChosen, maxRejected);
+            if (pick is not Pick p)
             {
                 noPair[why!] = noPair.GetValueOrDefault(why!) + 1;
                 continue;
@@ -113,7 +141,8 @@ public static class PairStage
                 ["prompt"] = Conversation(p.Chosen.Prompt),
                 ["chosen"] = Assistant(p.Chosen.Text),
                 ["rejected"] = Assistant(p.Rejected.Text),
-                ["category"] = mine.FirstOrDefault()?.Category ?? Categories.Chat,
+                // Only the yes/no judge categorizes; for the others a category would be a guess.
+                ["category"] = mine.FirstOrDefault()?.Category,
                 ["score_chosen"] = p.ScoreChosen,
                 ["score_rejected"] = p.ScoreRejected,
                 ["strength"] = p.Strength,
@@ -125,7 +154,7 @@ public static class PairStage
         }
         AtomicFile.WriteAllText(output, string.Concat(pairs.Select(p => p.ToJsonString(new JsonSerializerOptions { Encoder = JsonlAppender.RowOptions.Encoder }) + "\n")));
         var report = new PairReport(groups.Count, pairs.Count, noPair, judge, scores, failures,
-            lengths.Count == 0 ? 0 : lengths.Average(l => l.Chosen), lengths.Count == 0 ? 0 : lengths.Average(l => l.Rejected));
+            lengths.Count == 0 ? 0 : lengths.Average(l => l.Chosen), lengths.Count == 0 ? 0 : lengths.Average(l => l.Rejected), minChosen, maxRejected);
         AtomicFile.WriteAllText(ReportPath(output), ToJson(report).ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
         PairPlots.ScoreHistogram(report, PlotPath(output));
         return report;
@@ -133,6 +162,9 @@ public static class PairStage
 
     /// <summary>One judgment: a candidate's score (pointwise) or a candidate pair's preference for the first (pairwise, in <see cref="Score"/>).</summary>
     sealed record Judgment(Candidate First, Candidate? Second, double? Score, int FormatFailures, string? Category);
+
+    /// <summary>The pair a prompt gives: the two candidates, their scores and the calibrated strength (pairwise).</summary>
+    sealed record Pick(Candidate Chosen, Candidate Rejected, double ScoreChosen, double ScoreRejected, double? Strength);
 
     /// <summary>The judgments of each prompt, every row checked against the candidates; all rows must come from one judge.</summary>
     static (string Judge, Dictionary<string, List<Judgment>> ByPrompt) ReadJudgments(string file, Dictionary<string, List<Candidate>> candidates)
@@ -170,21 +202,22 @@ public static class PairStage
         return (judge ?? "none", byPrompt);
     }
 
-    static ((Candidate, Candidate, double, double, double?)?, string?) Pointwise(List<(Candidate C, double S)> scored, PairRule rule)
+    static (Pick?, string?) Pointwise(List<(Candidate C, double S)> scored, double minMargin,
+        double? minChosen, double? maxRejected)
     {
         if (scored.Count < 2) return (null, FewCandidates);
         // Ties between equal maxima (or minima) go to the earlier sample, so the choice is reproducible.
         var best = scored.MaxBy(s => s.S);
         var worst = scored.MinBy(s => s.S);
         if (best.S == worst.S) return (null, Tie);
-        if (best.S - worst.S < rule.MinMargin) return (null, SmallMargin);
+        if (best.S - worst.S < minMargin) return (null, SmallMargin);
         if (best.C.Text == worst.C.Text) return (null, SameText);
-        if (best.S < rule.MinChosenScore) return (null, ChosenTooLow);
-        if (worst.S > rule.MaxRejectedScore) return (null, RejectedTooHigh);
-        return ((best.C, worst.C, best.S, worst.S, null), null);
+        if (best.S < minChosen) return (null, ChosenTooLow);
+        if (worst.S > maxRejected) return (null, RejectedTooHigh);
+        return (new Pick(best.C, worst.C, best.S, worst.S, null), null);
     }
 
-    static ((Candidate, Candidate, double, double, double?)?, string?) Pairwise(List<Judgment> judged, PairRule rule)
+    static (Pick?, string?) Pairwise(List<Judgment> judged, PairRule rule)
     {
         if (judged.Count == 0) return (null, FewCandidates);
         var strongest = judged.MaxBy(j => Math.Abs(j.Score!.Value - 0.5))!;
@@ -192,7 +225,7 @@ public static class PairStage
         if (strength - 0.5 < rule.MinMargin) return (null, SmallMargin);
         var (winner, loser) = p >= 0.5 ? (strongest.First, strongest.Second!) : (strongest.Second!, strongest.First);
         if (winner.Text == loser.Text) return (null, SameText);
-        return ((winner, loser, strength, 1 - strength, PairwiseJudge.Calibrate(strength, rule.Eta)), null);
+        return (new Pick(winner, loser, strength, 1 - strength, PairwiseJudge.Calibrate(strength, rule.Eta)), null);
     }
 
     static JsonNode Conversation(JsonElement prompt) => prompt.ValueKind == JsonValueKind.String
@@ -215,5 +248,7 @@ public static class PairStage
         ["score_max"] = r.Scores.Count == 0 ? null : r.Scores.Max(),
         ["chosen_length_chars"] = Math.Round(r.ChosenLength, 1),
         ["rejected_length_chars"] = Math.Round(r.RejectedLength, 1),
+        ["min_chosen"] = r.MinChosen,
+        ["max_rejected"] = r.MaxRejected,
     };
 }

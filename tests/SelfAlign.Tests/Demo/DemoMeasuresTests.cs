@@ -1,5 +1,6 @@
 using SelfAlign.Data;
 using SelfAlign.Demo;
+using SelfAlign.Pipeline;
 using Xunit;
 
 namespace SelfAlign.Tests.Demo;
@@ -71,5 +72,40 @@ public sealed class DemoMeasuresTests : IDisposable
         Assert.Equal(0.25, byCategory["math"].Rate, 12);
         Assert.Equal(1.0, byCategory["safety"].Rate, 12);
         Assert.Equal(0.5, overall!.Value.Rate, 12);
+    }
+
+    /// <summary>A loop point whose sampled success on tasks t0..t(n-1) is <paramref name="byTask"/>, the metric their mean.</summary>
+    static LoopPoint Point(string method, int iteration, double[] byTask)
+    {
+        double mean = byTask.Average();
+        return new LoopPoint(method, iteration, [new EvalMetric(DemoReport.Sampled, mean, "%", mean - 0.01, mean + 0.01)], null, null, null,
+            new Dictionary<string, RatePoint>(), byTask.Select((v, i) => (Id: $"t{i}", v)).ToDictionary(x => x.Id, x => x.v));
+    }
+
+    /// <summary>The claims of a run whose M0 solves tasks in the pattern <c>m0</c> and whose loops end at the given per-task successes.</summary>
+    static IReadOnlyList<ClaimCheck> Claims(double[] m0, double[] yesNo, double[] oracle)
+    {
+        var plan = DemoPlan.For(quick: true, seed: 1) with { Iterations = 1 };
+        var judge = new JudgeAccuracy("j", new RatePoint(0.5, 0.4, 0.6), new Dictionary<string, RatePoint>(), 0, 0);
+        LoopPoint[] loops = [Point("yesno-dpo", 0, m0), Point("yesno-dpo", 1, yesNo), Point("verifier-dpo", 0, m0), Point("verifier-dpo", 1, oracle)];
+        return DemoReport.Claims(new DemoResult(plan, new SeedModel.Built("r", "m", "w"), 1, [judge with { Judge = "yesno" }, judge with { Judge = "additive" }], loops, 1));
+    }
+
+    [Fact]
+    public void Approaching_the_oracle_needs_an_oracle_that_gained_clear_of_zero()
+    {
+        double[] m0 = [.. Enumerable.Repeat(new[] { 0.0, 0.5 }, 20).SelectMany(x => x)];
+        double[] better = [.. m0.Select((v, i) => i % 4 == 0 ? v + 0.5 : v)];   // +0.125 on every task pair, a clear gain
+        double[] flat = [.. m0.Select((v, i) => i % 2 == 0 ? v + 0.25 : v - 0.25)];   // up and down: mean 0
+
+        var approaches = Claims(m0, better, better).Single(c => c.Claim.Contains("approaches"));
+        Assert.True(approaches.Holds);
+        Assert.Contains("100% of the oracle's gain", approaches.Evidence);
+
+        // The self-judged loop gains, the oracle does not: half of no clear gain is no evidence of approaching it.
+        var noOracle = Claims(m0, better, flat.Select(v => v + 0.01).ToArray()).Single(c => c.Claim.Contains("approaches"));
+        Assert.False(noOracle.Holds);
+        Assert.Contains("is not clear of zero", noOracle.Evidence);
+        Assert.True(Claims(m0, better, flat).Single(c => c.Claim.Contains("raises")).Holds);
     }
 }

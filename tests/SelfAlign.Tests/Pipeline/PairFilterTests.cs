@@ -55,12 +55,48 @@ public sealed class PairFilterTests : IDisposable
     }
 
     [Fact]
-    public void ScoreFiltersAreRefusedForPairwiseJudgments()
+    public void QuantileFiltersFollowTheRunsOwnScores()
+    {
+        // Every score crowds near 0.5, so an absolute 0.8 / 0.3 keeps nothing; the quartiles of the eight scores
+        // (0.4375 and 0.5675 by linear interpolation, Python's statistics.quantiles 'inclusive') keep the two clearest pairs.
+        var (candidates, judgments) = Write("yesno", ("a", 0.62, 0.40), ("b", 0.55, 0.45), ("c", 0.66, 0.38), ("d", 0.5, 0.49));
+        string output = Path.Combine(_dir, "pairs.jsonl");
+        Assert.Equal(0, PairStage.Run(candidates, judgments, output, new PairRule(MinChosenScore: 0.8, MaxRejectedScore: 0.3)).Pairs);
+
+        var report = PairStage.Run(candidates, judgments, output, new PairRule(MinChosenQuantile: 0.75, MaxRejectedQuantile: 0.25), overwrite: true);
+        Assert.Equal(2, report.Pairs);
+        Assert.Equal(2, report.NoPair[PairStage.ChosenTooLow]);   // "b" and "d"
+        Assert.Equal(0.5675, report.MinChosen!.Value, 12);
+        Assert.Equal(0.4375, report.MaxRejected!.Value, 12);
+        Assert.Equal(["a", "c"], File.ReadLines(output).Select(l => System.Text.Json.JsonDocument.Parse(l).RootElement.GetProperty("id").GetString()));
+
+        // With both kinds set, the stricter bound holds on each side.
+        report = PairStage.Run(candidates, judgments, output, new PairRule(MinChosenScore: 0.64, MinChosenQuantile: 0.75, MaxRejectedScore: 0.45,
+            MaxRejectedQuantile: 0.25), overwrite: true);
+        Assert.Equal((0.64, 0.4375), (report.MinChosen!.Value, Math.Round(report.MaxRejected!.Value, 12)));
+        Assert.Equal(1, report.Pairs);
+    }
+
+    [Theory]
+    [InlineData(1.5, "min_chosen_quantile"), InlineData(-0.1, "min_chosen_quantile"), InlineData(double.NaN, "min_chosen_quantile")]
+    public void QuantilesOutsideTheUnitIntervalAreRefused(double quantile, string setting)
+    {
+        var (candidates, judgments) = Write("yesno", ("a", 0.9, 0.1));
+        var e = Assert.Throws<InvalidSettingException>(() =>
+            PairStage.Run(candidates, judgments, Path.Combine(_dir, "pairs.jsonl"), new PairRule(MinChosenQuantile: quantile)));
+        Assert.Equal(setting, e.Setting);
+        Assert.Throws<InvalidSettingException>(() =>
+            PairStage.Run(candidates, judgments, Path.Combine(_dir, "pairs.jsonl"), new PairRule(MaxRejectedQuantile: quantile)));
+    }
+
+    [Theory]
+    [InlineData("min_chosen_score"), InlineData("max_rejected_quantile")]
+    public void ScoreFiltersAreRefusedForPairwiseJudgments(string setting)
     {
         var (candidates, judgments) = Write("pairwise", ("a", 0.9, 0));
-        var e = Assert.Throws<InvalidSettingException>(() =>
-            PairStage.Run(candidates, judgments, Path.Combine(_dir, "pairs.jsonl"), new PairRule(MinChosenScore: 0.5)));
-        Assert.Equal("min_chosen_score", e.Setting);
+        var rule = setting == "min_chosen_score" ? new PairRule(MinChosenScore: 0.5) : new PairRule(MaxRejectedQuantile: 0.2);
+        var e = Assert.Throws<InvalidSettingException>(() => PairStage.Run(candidates, judgments, Path.Combine(_dir, "pairs.jsonl"), rule));
+        Assert.Equal(setting, e.Setting);
         Assert.False(File.Exists(Path.Combine(_dir, "pairs.jsonl")));
     }
 }
