@@ -9,7 +9,7 @@ internal static class DemoCommand
 {
     public static Command Create()
     {
-        var quick = new Option<bool>("--quick") { Description = "A smaller world and model: about two minutes instead of 16 to 19 on 2 cores (the full run's results are the ones that mean something)." };
+        var quick = new Option<bool>("--quick") { Description = "A smaller world and model: 1 to 2 minutes instead of 9 to 19 on 2 cores (the full run's results are the ones that mean something)." };
         var seed = new Option<int>("--seed") { Description = "Seed of the world, the seed model and the loops.", DefaultValueFactory = _ => 1 };
         var output = new Option<DirectoryInfo>("--out") { Description = "Folder of the report, plots, benchmark and loop runs.", DefaultValueFactory = _ => new DirectoryInfo("demo") };
         var cache = new Option<DirectoryInfo>("--cache")

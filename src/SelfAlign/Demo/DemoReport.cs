@@ -48,9 +48,11 @@ public static class DemoReport
                 : oracleGain is { } o ? $"the oracle's own gain, {Signed(o.Gain)} points [{Signed(o.Low)}, {Signed(o.High)}], is not clear of zero" : "no paired responses")));
         if (last >= 2)
         {
+            // "Less" than a first step that may have been nothing says nothing: the first must have helped for sure.
+            var firstGain = PairedGain.Of(Point("yesno-dpo", 0).SampledByTask, Point("yesno-dpo", 1).SampledByTask);
             double first = Point("yesno-dpo", 1).Value(Sampled)!.Value - m0.Rate, later = mt.Rate - Point("yesno-dpo", last - 1).Value(Sampled)!.Value;
-            claims.Add(new ClaimCheck("Later iterations help less (yes/no judge)", later < first,
-                $"iteration 1: {Signed(first)} points, iteration {last}: {Signed(later)} points"));
+            claims.Add(new ClaimCheck("Later iterations help less (yes/no judge)", firstGain is { Low: > 0 } && later < first,
+                $"iteration 1: {Signed(first)} points" + (firstGain is { } f ? $" [{Signed(f.Low)}, {Signed(f.High)}]" : "") + $", iteration {last}: {Signed(later)} points"));
         }
         return claims;
     }

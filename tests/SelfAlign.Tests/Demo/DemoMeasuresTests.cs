@@ -82,30 +82,41 @@ public sealed class DemoMeasuresTests : IDisposable
             new Dictionary<string, RatePoint>(), byTask.Select((v, i) => (Id: $"t{i}", v)).ToDictionary(x => x.Id, x => x.v));
     }
 
-    /// <summary>The claims of a run whose M0 solves tasks in the pattern <c>m0</c> and whose loops end at the given per-task successes.</summary>
-    static IReadOnlyList<ClaimCheck> Claims(double[] m0, double[] yesNo, double[] oracle)
+    /// <summary>The claims of a run from M0's per-task successes <paramref name="m0"/> through those of each yes/no model to the oracle's last model.</summary>
+    static IReadOnlyList<ClaimCheck> Claims(double[] m0, double[][] yesNo, double[] oracle)
     {
-        var plan = DemoPlan.For(quick: true, seed: 1) with { Iterations = 1 };
+        var plan = DemoPlan.For(quick: true, seed: 1) with { Iterations = yesNo.Length };
         var judge = new JudgeAccuracy("j", new RatePoint(0.5, 0.4, 0.6), new Dictionary<string, RatePoint>(), 0, 0);
-        LoopPoint[] loops = [Point("yesno-dpo", 0, m0), Point("yesno-dpo", 1, yesNo), Point("verifier-dpo", 0, m0), Point("verifier-dpo", 1, oracle)];
+        LoopPoint[] loops = [Point("yesno-dpo", 0, m0), .. yesNo.Select((m, i) => Point("yesno-dpo", i + 1, m)),
+            Point("verifier-dpo", 0, m0), Point("verifier-dpo", yesNo.Length, oracle)];
         return DemoReport.Claims(new DemoResult(plan, new SeedModel.Built("r", "m", "w"), 1, [judge with { Judge = "yesno" }, judge with { Judge = "additive" }], loops, 1));
     }
+
+    static readonly double[] M0 = [.. Enumerable.Repeat(new[] { 0.0, 0.5 }, 20).SelectMany(x => x)];
+    static readonly double[] Better = [.. M0.Select((v, i) => i % 4 == 0 ? v + 0.5 : v)];   // +0.125 on average, clear of zero
+    static readonly double[] Flat = [.. M0.Select((v, i) => i % 2 == 0 ? v + 0.25 : v - 0.25)];   // up and down: mean 0
 
     [Fact]
     public void Approaching_the_oracle_needs_an_oracle_that_gained_clear_of_zero()
     {
-        double[] m0 = [.. Enumerable.Repeat(new[] { 0.0, 0.5 }, 20).SelectMany(x => x)];
-        double[] better = [.. m0.Select((v, i) => i % 4 == 0 ? v + 0.5 : v)];   // +0.125 on every task pair, a clear gain
-        double[] flat = [.. m0.Select((v, i) => i % 2 == 0 ? v + 0.25 : v - 0.25)];   // up and down: mean 0
-
-        var approaches = Claims(m0, better, better).Single(c => c.Claim.Contains("approaches"));
+        var approaches = Claims(M0, [Better], Better).Single(c => c.Claim.Contains("approaches"));
         Assert.True(approaches.Holds);
         Assert.Contains("100% of the oracle's gain", approaches.Evidence);
 
         // The self-judged loop gains, the oracle does not: half of no clear gain is no evidence of approaching it.
-        var noOracle = Claims(m0, better, flat.Select(v => v + 0.01).ToArray()).Single(c => c.Claim.Contains("approaches"));
+        var noOracle = Claims(M0, [Better], [.. Flat.Select(v => v + 0.01)]).Single(c => c.Claim.Contains("approaches"));
         Assert.False(noOracle.Holds);
         Assert.Contains("is not clear of zero", noOracle.Evidence);
-        Assert.True(Claims(m0, better, flat).Single(c => c.Claim.Contains("raises")).Holds);
+        Assert.True(Claims(M0, [Better], Flat).Single(c => c.Claim.Contains("raises")).Holds);
+    }
+
+    [Fact]
+    public void Later_iterations_help_less_only_after_a_first_that_helped()
+    {
+        ClaimCheck Later(double[] m1, double[] m2) => Claims(M0, [m1, m2], m2).Single(c => c.Claim.StartsWith("Later"));
+        Assert.True(Later(Better, Better).Holds);   // +12.5 points, then nothing
+        // A first step within noise, then a smaller one: "less" than that says nothing.
+        Assert.False(Later([.. Flat.Select(v => v + 0.01)], [.. Flat.Select(v => v + 0.005)]).Holds);
+        Assert.False(Later(Better, [.. Better.Select(v => v + 0.25)]).Holds);   // the second helped more
     }
 }
