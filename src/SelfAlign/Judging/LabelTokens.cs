@@ -15,8 +15,8 @@ public enum LabelVariants
 
 /// <summary>
 /// A label word resolved to the vocabulary: every spelling of it that is a single token. BPE
-/// vocabularies give "Yes" and " Yes" different ids, and a model may answer with either, so a
-/// label's probability is the sum over its spellings.
+/// vocabularies give "Yes" and " Yes" different ids (<c>Yes</c> and <c>▁Yes</c> in SentencePiece
+/// ones), and a model may answer with either, so a label's probability is the sum over its spellings.
 /// </summary>
 /// <param name="Word">The label as written.</param>
 /// <param name="Spellings">The spellings found, each a single token.</param>
@@ -31,7 +31,7 @@ public sealed record LabelTokens(string Word, IReadOnlyList<string> Spellings, I
             : [word];
         IEnumerable<string> spelled = variants == LabelVariants.Exact ? cases : cases.SelectMany(c => new[] { c, " " + c });
         var found = spelled.Distinct()
-            .Select(s => (Spelling: s, Id: tokenizer.SingleTokenId(s)))
+            .Select(s => (Spelling: s, Id: tokenizer.PieceId(s)))
             .Where(x => x.Id is not null)
             .DistinctBy(x => x.Id)
             .ToArray();

@@ -30,7 +30,7 @@ public static class BpeTrainer
         var split = PreTokenizer.Parse(JsonSerializer.SerializeToElement(PreTokenizerSpec), "tokenizer.json");
         var counts = new Dictionary<string, int>(StringComparer.Ordinal);
         foreach (var text in corpus)
-            foreach (var piece in split(text))
+            foreach (var piece in split(text, true))
             {
                 string symbols = ByteLevel.Encode(piece);
                 counts[symbols] = counts.GetValueOrDefault(symbols) + 1;

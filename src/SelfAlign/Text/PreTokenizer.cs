@@ -14,19 +14,22 @@ internal static class PreTokenizer
     static readonly Regex Gpt2Split = new(@"'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+",
         RegexOptions.Compiled | RegexOptions.CultureInvariant);
 
-    /// <summary>Builds the splitter described by <paramref name="spec"/>: one piece in, its sub-pieces out.</summary>
-    public static Func<string, IEnumerable<string>> Parse(JsonElement spec, string file)
+    /// <summary>
+    /// Builds the splitter described by <paramref name="spec"/>: one piece in, its sub-pieces out. The flag
+    /// says whether the piece starts the text (no added token before it), which Metaspace's <c>first</c> reads.
+    /// </summary>
+    public static Func<string, bool, IEnumerable<string>> Parse(JsonElement spec, string file)
     {
-        if (spec.ValueKind == JsonValueKind.Null) return s => [s];
+        if (spec.ValueKind == JsonValueKind.Null) return (s, _) => [s];
         string type = TokenizerJson.Type(spec, file, "pre_tokenizer");
         switch (type)
         {
             case "Sequence":
                 var steps = spec.GetProperty("pretokenizers").EnumerateArray().Select(p => Parse(p, file)).ToArray();
-                return s =>
+                return (s, startsText) =>
                 {
                     IEnumerable<string> pieces = [s];
-                    foreach (var step in steps) pieces = pieces.SelectMany(step).ToList();
+                    foreach (var step in steps) pieces = pieces.SelectMany((p, i) => step(p, startsText && i == 0)).ToList();
                     return pieces;
                 };
             case "Split":
@@ -35,18 +38,20 @@ internal static class PreTokenizer
                 bool invert = spec.TryGetProperty("invert", out var inv) && inv.ValueKind == JsonValueKind.True;
                 if (behavior is not ("Isolated" or "Removed" or "MergedWithPrevious" or "MergedWithNext" or "Contiguous"))
                     throw TokenizerJson.Unsupported(file, "pre_tokenizer Split behavior", behavior);
-                return s => Split(s, pattern, behavior, invert);
+                return (s, _) => Split(s, pattern, behavior, invert);
             case "Digits":
                 bool individual = spec.TryGetProperty("individual_digits", out var ind) && ind.ValueKind == JsonValueKind.True;
-                return s => SplitDigits(s, individual);
+                return (s, _) => SplitDigits(s, individual);
             case "ByteLevel":
                 bool prefixSpace = TokenizerJson.Bool(spec, "add_prefix_space", false);
                 bool useRegex = TokenizerJson.Bool(spec, "use_regex", true);
-                return s =>
+                return (s, _) =>
                 {
                     if (prefixSpace && !s.StartsWith(' ')) s = " " + s;
                     return useRegex ? Split(s, Gpt2Split, "Isolated", false) : [s];
                 };
+            case "Metaspace":
+                return Metaspace.PreTokenizer(spec, file);
             default:
                 throw TokenizerJson.Unsupported(file, "pre_tokenizer", type);
         }

@@ -1,38 +1,42 @@
 using System.Text;
-using Microsoft.ML.Tokenizers;
 
 namespace SelfAlign.Text;
 
 /// <summary>
-/// A Hugging Face byte-level BPE tokenizer (GPT-2, Llama 3, Qwen2/3, SmolLM2 style) read from
-/// <c>tokenizer.json</c> and <c>tokenizer_config.json</c>. Added tokens are matched first, then each
-/// plain segment is normalized, pre-tokenized and merged by Microsoft.ML.Tokenizers' BPE; the ids
-/// equal those of Hugging Face <c>tokenizers</c>. Thread-safe once built.
+/// A Hugging Face BPE tokenizer read from <c>tokenizer.json</c> and <c>tokenizer_config.json</c>:
+/// byte-level (GPT-2, Llama 3, Qwen2/3, SmolLM2 style, merged by Microsoft.ML.Tokenizers' BPE) or
+/// SentencePiece-style (Llama 2, Mistral, Gemma, Phi-3: <c>▁</c> for spaces, byte fallback). Added
+/// tokens are matched first, then each plain segment is normalized, pre-tokenized and merged; the
+/// ids equal those of Hugging Face <c>tokenizers</c>. Thread-safe once built.
 /// </summary>
 public sealed class Tokenizer
 {
-    readonly BpeTokenizer _bpe;
+    readonly Action<string, List<int>> _encodePiece;
+    readonly Func<List<string>, List<string>>? _decoder;
+    readonly string? _metaspace;
     readonly IReadOnlyDictionary<string, int> _vocab;
     readonly string?[] _idToToken;
     readonly Dictionary<int, AddedToken> _addedById;
     readonly AddedTokenMatcher _matcher;
     readonly Func<string, string>? _normalize;
-    readonly Func<string, IEnumerable<string>> _preTokenize;
-    readonly bool _ignoreMerges;
+    readonly Func<string, bool, IEnumerable<string>> _preTokenize;
     readonly int[] _prefix, _suffix;
 
-    internal Tokenizer(BpeTokenizer bpe, IReadOnlyDictionary<string, int> vocab, IReadOnlyList<AddedToken> added,
-        Func<string, string>? normalize, Func<string, IEnumerable<string>> preTokenize, bool ignoreMerges,
+    // encodePiece appends the ids of one pre-tokenized piece; decoder maps token strings to text pieces (null: byte-level tokens,
+    // decoded as bytes); metaspace is the symbol a SentencePiece vocabulary writes for a space (null: byte-level).
+    internal Tokenizer(Action<string, List<int>> encodePiece, Func<List<string>, List<string>>? decoder, string? metaspace, IReadOnlyDictionary<string, int> vocab,
+        IReadOnlyList<AddedToken> added, Func<string, string>? normalize, Func<string, bool, IEnumerable<string>> preTokenize,
         int[] prefix, int[] suffix, SpecialTokens special, string? chatTemplate)
     {
-        _bpe = bpe;
+        _encodePiece = encodePiece;
+        _decoder = decoder;
+        _metaspace = metaspace;
         _vocab = vocab;
         AddedTokens = added;
         _addedById = added.ToDictionary(t => t.Id);
         _matcher = new AddedTokenMatcher(added);
         _normalize = normalize;
         _preTokenize = preTokenize;
-        _ignoreMerges = ignoreMerges;
         _prefix = prefix;
         _suffix = suffix;
         Special = special;
@@ -65,28 +69,29 @@ public sealed class Tokenizer
     {
         var ids = new List<int>(text.Length / 3 + 4);
         if (addSpecialTokens) ids.AddRange(_prefix);
-        foreach (var (segment, token) in _matcher.Split(text, allowSpecialTokens))
+        var parts = _matcher.Split(text, allowSpecialTokens);
+        for (int i = 0; i < parts.Count; i++)
         {
+            var (segment, token) = parts[i];
             if (token is not null) { ids.Add(token.Id); continue; }
             string normalized = _normalize?.Invoke(segment) ?? segment;
-            foreach (string piece in _preTokenize(normalized))
-                EncodePiece(piece, ids);
+            foreach (string piece in _preTokenize(normalized, i == 0))
+                if (piece.Length > 0) _encodePiece(piece, ids);
         }
         if (addSpecialTokens) ids.AddRange(_suffix);
         return ids;
     }
 
-    void EncodePiece(string piece, List<int> ids)
-    {
-        if (piece.Length == 0) return;
-        // Llama 3 style: a piece that is itself a vocabulary entry is one token, whatever the merges say.
-        if (_ignoreMerges && _vocab.TryGetValue(ByteLevel.Encode(piece), out int whole)) { ids.Add(whole); return; }
-        ids.AddRange(_bpe.EncodeToIds(piece, considerPreTokenization: false, considerNormalization: false));
-    }
-
     /// <summary>Decodes ids to text; with <paramref name="skipSpecialTokens"/> the special added tokens are left out.</summary>
     public string Decode(IEnumerable<int> ids, bool skipSpecialTokens = false)
     {
+        if (_decoder is not null)
+        {
+            // As Hugging Face decodes: every kept token's string, added tokens included, through the decoder chain.
+            var tokens = ids.Where(id => !(skipSpecialTokens && IsSpecial(id)))
+                .Select(id => IdToToken(id) ?? throw new ArgumentOutOfRangeException(nameof(ids), $"token id {id} is not in the vocabulary")).ToList();
+            return string.Concat(_decoder(tokens));
+        }
         var text = new StringBuilder();
         var bytes = new List<byte>();
         void Flush()
@@ -124,6 +129,15 @@ public sealed class Tokenizer
         var ids = Encode(text, allowSpecialTokens: true);
         return ids.Count == 1 ? ids[0] : null;
     }
+
+    /// <summary>
+    /// The id of the vocabulary token that reads as exactly <paramref name="text"/> where it continues a text:
+    /// "Yes" and " Yes" are <c>Yes</c> and <c>▁Yes</c> in a SentencePiece vocabulary, <c>Yes</c> and <c>ĠYes</c>
+    /// in a byte-level one (a SentencePiece encoder puts <c>▁</c> before a text, so encoding cannot reach the
+    /// first); else the id of <paramref name="text"/> when it encodes to one token; else null.
+    /// </summary>
+    public int? PieceId(string text) =>
+        _vocab.TryGetValue(_metaspace is null ? ByteLevel.Encode(text) : text.Replace(" ", _metaspace), out int id) ? id : SingleTokenId(text);
 
     /// <summary>True for the special added tokens (bos, eos, chat markers).</summary>
     public bool IsSpecial(int id) => _addedById.TryGetValue(id, out var t) && t.Special;

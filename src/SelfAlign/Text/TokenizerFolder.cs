@@ -45,24 +45,53 @@ public static class TokenizerFolder
         var model = root.GetProperty("model");
         string type = TokenizerJson.Type(model, file, "model");
         if (type != "BPE") throw TokenizerJson.Unsupported(file, "model", type);
-        if (TokenizerJson.Bool(model, "byte_fallback", false)) throw new ModelFormatException(file, "model: byte_fallback BPE (SentencePiece style) is not supported");
-        string decoder = root.TryGetProperty("decoder", out var d) && d.ValueKind == JsonValueKind.Object ? TokenizerJson.Type(d, file, "decoder") : "none";
-        if (decoder != "ByteLevel") throw TokenizerJson.Unsupported(file, "decoder", decoder);
+        foreach (string affix in new[] { "continuing_subword_prefix", "end_of_word_suffix" })
+            if (Property(model, affix) is { ValueKind: JsonValueKind.String } a && a.GetString() is { Length: > 0 })
+                throw new ModelFormatException(file, $"model: {affix} is not supported");
+        var decoderSpec = Property(root, "decoder");
+        bool byteLevel = decoderSpec.ValueKind == JsonValueKind.Object && TokenizerJson.Type(decoderSpec, file, "decoder") == "ByteLevel";
 
         var vocab = ReadVocab(model, file);
-        var bpe = BpeTokenizer.Create(new BpeOptions(vocab)
+        var merges = ReadMerges(model, file);
+        bool ignoreMerges = TokenizerJson.Bool(model, "ignore_merges", false);
+        Action<string, List<int>> encodePiece;
+        Func<List<string>, List<string>>? decoder = null;
+        string? metaspace = null;
+        if (byteLevel)
         {
-            Merges = ReadMerges(model, file),
-            ByteLevel = true,
-        });
+            if (TokenizerJson.Bool(model, "byte_fallback", false)) throw new ModelFormatException(file, "model: byte_fallback with a ByteLevel decoder is not supported");
+            var bpe = BpeTokenizer.Create(new BpeOptions(vocab) { Merges = merges, ByteLevel = true });
+            encodePiece = (piece, ids) =>
+            {
+                // Llama 3 style: a piece that is itself a vocabulary entry is one token, whatever the merges say.
+                if (ignoreMerges && vocab.TryGetValue(ByteLevel.Encode(piece), out int whole)) ids.Add(whole);
+                else ids.AddRange(bpe.EncodeToIds(piece, considerPreTokenization: false, considerNormalization: false));
+            };
+        }
+        else
+        {
+            string? unk = Property(model, "unk_token").ValueKind == JsonValueKind.String ? model.GetProperty("unk_token").GetString() : null;
+            SentencePieceBpe sentencePiece;
+            try
+            {
+                sentencePiece = new SentencePieceBpe(vocab, merges, unk, TokenizerJson.Bool(model, "byte_fallback", false), TokenizerJson.Bool(model, "fuse_unk", false), ignoreMerges);
+            }
+            catch (ArgumentException e)
+            {
+                throw new ModelFormatException(file, $"model.{e.Message}");
+            }
+            encodePiece = sentencePiece.Encode;
+            // Every SentencePiece family writes a space as U+2581.
+            metaspace = "\u2581";
+            decoder = decoderSpec.ValueKind == JsonValueKind.Object ? TokenDecoder.Parse(decoderSpec, file) : tokens => tokens;
+        }
         var added = ReadAddedTokens(root, file);
         var special = ReadSpecialTokens(config, modelConfig, vocab, added);
         var (prefix, suffix) = PostProcessor(root, file, config, special);
 
-        return new Tokenizer(bpe, vocab, added,
+        return new Tokenizer(encodePiece, decoder, metaspace, vocab, added,
             Normalizer.Parse(Property(root, "normalizer"), file),
             PreTokenizer.Parse(Property(root, "pre_tokenizer"), file),
-            TokenizerJson.Bool(model, "ignore_merges", false),
             prefix, suffix, special, ReadTemplate(folder, config));
     }
 
