@@ -1,0 +1,56 @@
+using System.Text.Json.Nodes;
+using SelfAlign.Judging;
+using SelfAlign.Text;
+using Xunit;
+
+namespace SelfAlign.Tests.Cli;
+
+/// <summary>The loop's commands on a small random Mistral model with the real SentencePiece 32k tokenizer.</summary>
+[Collection(ConsoleCollection.Name)]
+public sealed class SentencePieceModelTests : IDisposable
+{
+    readonly string _dir = Directory.CreateTempSubdirectory("selfalign-sentencepiece-model-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    string File(string name) => Path.Combine(_dir, name);
+
+    [Fact]
+    public void GenerateJudgePairAndTrainRunOnIt()
+    {
+        // Mistral-7B-v0.1's architecture made tiny; its vocabulary and tokenizer stay.
+        string arch = File("arch");
+        Directory.CreateDirectory(arch);
+        var config = JsonNode.Parse(System.IO.File.ReadAllText(Path.Combine(TestModels.Configs, "mistral-7b-v0.1", "config.json")))!.AsObject();
+        config["hidden_size"] = 64;
+        config["intermediate_size"] = 96;
+        config["num_attention_heads"] = 4;
+        config["num_key_value_heads"] = 2;
+        config["num_hidden_layers"] = 1;
+        System.IO.File.WriteAllText(Path.Combine(arch, "config.json"), config.ToJsonString());
+        foreach (string f in new[] { TokenizerFolder.TokenizerFile, TokenizerFolder.ConfigFile })
+            System.IO.File.Copy(Path.Combine(TestModels.Configs, "mistral-7b-v0.1", f), Path.Combine(arch, f));
+        string model = File("model");
+        void Ok(params string[] args)
+        {
+            var run = CliRunner.Run(args);
+            Assert.True(run.Code == 0, $"{string.Join(' ', args)}: {run.Err}");
+        }
+        Ok("init-model", "--config", Path.Combine(arch, "config.json"), "--out", model, "--dtype", "f32");
+
+        System.IO.File.WriteAllText(File("prompts.jsonl"), "{\"id\": \"a\", \"prompt\": \"Wie viel ist 2 + 2? 日本語で\"}\n{\"id\": \"b\", \"prompt\": \"Name a color.\"}\n");
+        Ok("generate", "--model", model, "--prompts", File("prompts.jsonl"), "--out", File("candidates.jsonl"), "--samples", "3", "--max-new-tokens", "6");
+        Ok("judge", "--model", model, "--candidates", File("candidates.jsonl"), "--out", File("judgments.jsonl"), "--format", "plain");
+        Ok("pair", "--candidates", File("candidates.jsonl"), "--judgments", File("judgments.jsonl"), "--out", File("pairs.jsonl"));
+        Assert.NotEmpty(System.IO.File.ReadAllLines(File("pairs.jsonl")));
+        Ok("train", "--model", model, "--data", File("pairs.jsonl"), "--out", File("run"), "--max-steps", "1", "--batch-size", "1");
+        Assert.True(System.IO.File.Exists(Path.Combine(File("run"), "model", "model.safetensors")));
+
+        // The yes/no judge read the vocabulary's own label pieces: Yes and ▁Yes, No and ▁No.
+        var tokenizer = Tokenizer.Load(model);
+        var judged = JsonNode.Parse(System.IO.File.ReadLines(File("judgments.jsonl")).First())!;
+        Assert.InRange(judged["score"]!.GetValue<double>(), 0, 1);
+        Assert.Equal([tokenizer.TokenToId("Yes")!.Value, tokenizer.TokenToId("\u2581Yes")!.Value],
+            LabelTokens.Resolve(tokenizer, "Yes", LabelVariants.Space).Ids);
+    }
+}
