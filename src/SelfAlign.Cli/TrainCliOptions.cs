@@ -41,7 +41,7 @@ internal sealed class TrainCliOptions(bool preference)
     public readonly Option<int> Rank = new("--lora-r") { Description = "LoRA rank.", DefaultValueFactory = _ => 16 };
     public readonly Option<double> Alpha = new("--lora-alpha") { Description = "LoRA alpha.", DefaultValueFactory = _ => 32 };
     public readonly Option<double> Dropout = new("--lora-dropout") { Description = "LoRA dropout.", DefaultValueFactory = _ => 0.05 };
-    public readonly Option<string[]> Targets = new("--lora-targets") { Description = "Projections to adapt (default: all seven linear layers).", AllowMultipleArgumentsPerToken = true };
+    public readonly Option<string[]> Targets = new("--lora-targets") { Description = "Projections to adapt (default: every linear projection: q/k/v/o and gate/up/down, or Phi-3's qkv_proj, o_proj, gate_up_proj, down_proj).", AllowMultipleArgumentsPerToken = true };
     public readonly Option<bool> RsLora = new("--rslora") { Description = "Scale by alpha / sqrt(r) (rank-stabilized LoRA)." };
     public readonly Option<bool> Full = new("--full") { Description = "Full fine-tuning instead of LoRA (float32; small models)." };
     public readonly Option<bool> NoTemplate = new("--no-chat-template") { Description = "Raw text: string prompts are not wrapped in the chat template, and eos ends each completion." };

@@ -24,9 +24,9 @@ internal static class CheckpointMapping
             owned.Add(t);
             return t;
         }
-        Tensor Fuse(string prefix, string[] parts, string suffix)
+        Tensor Fuse(string prefix, IReadOnlyList<(string Name, long Rows)> parts, string suffix)
         {
-            var pieces = parts.Select(p => Load($"{prefix}{p}.{suffix}")).ToArray();
+            var pieces = parts.Select(p => Load($"{prefix}{p.Name}.{suffix}")).ToArray();
             var fused = torch.cat(pieces, 0).DetachFromDisposeScope();
             foreach (var piece in pieces) piece.Dispose();
             owned.Add(fused);
@@ -50,14 +50,14 @@ internal static class CheckpointMapping
                     owned.Add(qkNorm);
                 }
                 var attention = new Attention(c, rope, c.SlidingWindows[i],
-                    Fuse(p, WeightNames.QkvProjections, "weight"),
-                    c.AttentionBias ? Fuse(p, WeightNames.QkvProjections, "bias") : null,
+                    Fuse(p, WeightNames.Qkv(c), "weight"),
+                    c.AttentionBias ? Fuse(p, WeightNames.Qkv(c), "bias") : null,
                     Load($"{p}{WeightNames.OutputProjection}.weight"),
                     c.OutputBias ? Load($"{p}{WeightNames.OutputProjection}.bias") : null,
                     qkNorm);
                 var mlp = new Mlp(
-                    Fuse(p, WeightNames.GateUpProjections, "weight"),
-                    c.MlpBias ? Fuse(p, WeightNames.GateUpProjections, "bias") : null,
+                    Fuse(p, WeightNames.GateUp(c), "weight"),
+                    c.MlpBias ? Fuse(p, WeightNames.GateUp(c), "bias") : null,
                     Load($"{p}{WeightNames.DownProjection}.weight"),
                     c.MlpBias ? Load($"{p}{WeightNames.DownProjection}.bias") : null);
                 layers[i] = new DecoderLayer(attention, mlp, Load(p + WeightNames.InputNorm), Load(p + WeightNames.PostAttentionNorm), c.RmsNormEps);
@@ -76,18 +76,16 @@ internal static class CheckpointMapping
     public static IEnumerable<(string Name, Tensor Tensor)> Split(CausalLm model)
     {
         var c = model.Config;
-        long q = (long)c.NumHeads * c.HeadDim, kv = (long)c.NumKvHeads * c.HeadDim, m = c.IntermediateSize;
         yield return (WeightNames.Embedding, model.Embedding);
         for (int i = 0; i < c.NumLayers; i++)
         {
             string p = WeightNames.Layer(i);
             var layer = model.Layers[i];
             var a = layer.Attention;
-            long[] starts = [0, q, q + kv], rows = [q, kv, kv];
-            for (int j = 0; j < 3; j++)
+            foreach (var (name, start, rows) in Offsets(WeightNames.Qkv(c)))
             {
-                yield return ($"{p}{WeightNames.QkvProjections[j]}.weight", a.QkvWeight.narrow(0, starts[j], rows[j]));
-                if (a.QkvBias is not null) yield return ($"{p}{WeightNames.QkvProjections[j]}.bias", a.QkvBias.narrow(0, starts[j], rows[j]));
+                yield return ($"{p}{name}.weight", a.QkvWeight.narrow(0, start, rows));
+                if (a.QkvBias is not null) yield return ($"{p}{name}.bias", a.QkvBias.narrow(0, start, rows));
             }
             yield return ($"{p}{WeightNames.OutputProjection}.weight", a.OutputWeight);
             if (a.OutputBias is not null) yield return ($"{p}{WeightNames.OutputProjection}.bias", a.OutputBias);
@@ -97,10 +95,10 @@ internal static class CheckpointMapping
                 yield return (p + WeightNames.KeyNorm, a.QkNormWeight[c.NumHeads, 0]);
             }
             var mlp = layer.Mlp;
-            for (int j = 0; j < 2; j++)
+            foreach (var (name, start, rows) in Offsets(WeightNames.GateUp(c)))
             {
-                yield return ($"{p}{WeightNames.GateUpProjections[j]}.weight", mlp.GateUpWeight.narrow(0, j * m, m));
-                if (mlp.GateUpBias is not null) yield return ($"{p}{WeightNames.GateUpProjections[j]}.bias", mlp.GateUpBias.narrow(0, j * m, m));
+                yield return ($"{p}{name}.weight", mlp.GateUpWeight.narrow(0, start, rows));
+                if (mlp.GateUpBias is not null) yield return ($"{p}{name}.bias", mlp.GateUpBias.narrow(0, start, rows));
             }
             yield return ($"{p}{WeightNames.DownProjection}.weight", mlp.DownWeight);
             if (mlp.DownBias is not null) yield return ($"{p}{WeightNames.DownProjection}.bias", mlp.DownBias);
@@ -109,6 +107,17 @@ internal static class CheckpointMapping
         }
         yield return (WeightNames.FinalNorm, model.FinalNorm);
         if (model.LmHeadWeight is not null) yield return (WeightNames.LmHead, model.LmHeadWeight);
+    }
+
+    /// <summary>Each projection's first row within the fused tensor.</summary>
+    static IEnumerable<(string Name, long Start, long Rows)> Offsets(IReadOnlyList<(string Name, long Rows)> parts)
+    {
+        long start = 0;
+        foreach (var (name, rows) in parts)
+        {
+            yield return (name, start, rows);
+            start += rows;
+        }
     }
 
     /// <summary>
@@ -123,11 +132,12 @@ internal static class CheckpointMapping
         {
             string p = WeightNames.Layer(i);
             var layer = model.Layers[i];
+            string qkv = WeightNames.Qkv(model.Config)[0].Name, gateUp = WeightNames.GateUp(model.Config)[0].Name;
             (string, Tensor?)[] own =
             [
-                ($"{p}{WeightNames.QkvProjections[0]}.weight", layer.Attention.QkvWeight), ($"{p}{WeightNames.QkvProjections[0]}.bias", layer.Attention.QkvBias),
+                ($"{p}{qkv}.weight", layer.Attention.QkvWeight), ($"{p}{qkv}.bias", layer.Attention.QkvBias),
                 ($"{p}{WeightNames.OutputProjection}.weight", layer.Attention.OutputWeight), ($"{p}{WeightNames.OutputProjection}.bias", layer.Attention.OutputBias),
-                ($"{p}{WeightNames.GateUpProjections[0]}.weight", layer.Mlp.GateUpWeight), ($"{p}{WeightNames.GateUpProjections[0]}.bias", layer.Mlp.GateUpBias),
+                ($"{p}{gateUp}.weight", layer.Mlp.GateUpWeight), ($"{p}{gateUp}.bias", layer.Mlp.GateUpBias),
                 ($"{p}{WeightNames.DownProjection}.weight", layer.Mlp.DownWeight), ($"{p}{WeightNames.DownProjection}.bias", layer.Mlp.DownBias),
                 (p + WeightNames.InputNorm, layer.InputNorm), (p + WeightNames.PostAttentionNorm, layer.PostAttentionNorm),
             ];

@@ -53,6 +53,14 @@ internal sealed class ConfigReader(JsonObject json, string file, string prefix =
         var other => throw Invalid(name, $"expected a list, got {other.ToJsonString()}"),
     };
 
+    /// <summary>A required list of numbers.</summary>
+    public IReadOnlyList<double> DoubleList(string name) => json[name] switch
+    {
+        null => throw Missing(name),
+        JsonArray a => a.Select(e => e?.GetValueKind() == JsonValueKind.Number ? e.GetValue<double>() : throw Invalid(name, "expected numbers")).ToArray(),
+        var other => throw Invalid(name, $"expected a list of numbers, got {other.ToJsonString()}"),
+    };
+
     /// <summary>An integer, a list of integers, or absent (empty list).</summary>
     public IReadOnlyList<int> OptionalIntOrList(string name) => json[name] switch
     {

@@ -4,17 +4,23 @@ using System.Text.Json.Nodes;
 namespace SelfAlign.Modeling;
 
 /// <summary>How RoPE frequencies are rescaled for long contexts (<c>rope_scaling</c>).</summary>
-/// <param name="Type"><c>linear</c> or <c>llama3</c>.</param>
-/// <param name="Factor">The scaling factor.</param>
+/// <param name="Type"><c>linear</c>, <c>llama3</c> or <c>longrope</c> (Phi-3's, also called <c>su</c>).</param>
+/// <param name="Factor">The scaling factor (longrope: max positions over the original ones).</param>
 /// <param name="LowFreqFactor">llama3 only: wavelengths above <c>original / low</c> are divided by the factor.</param>
 /// <param name="HighFreqFactor">llama3 only: wavelengths below <c>original / high</c> are kept.</param>
-/// <param name="OriginalMaxPositionEmbeddings">llama3 only: the pre-training context length.</param>
+/// <param name="OriginalMaxPositionEmbeddings">llama3 and longrope: the pre-training context length.</param>
+/// <param name="ShortFactor">longrope: per-frequency divisors while the sequence fits the original length.</param>
+/// <param name="LongFactor">longrope: per-frequency divisors once it is longer.</param>
+/// <param name="AttentionFactor">longrope: the scale of cos and sin, sqrt(1 + ln factor / ln original) unless the config sets it.</param>
 public sealed record RopeScaling(
     string Type,
     double Factor,
     double LowFreqFactor = 1,
     double HighFreqFactor = 4,
-    int OriginalMaxPositionEmbeddings = 8192);
+    int OriginalMaxPositionEmbeddings = 8192,
+    IReadOnlyList<double>? ShortFactor = null,
+    IReadOnlyList<double>? LongFactor = null,
+    double AttentionFactor = 1);
 
 /// <summary>
 /// The architecture of a decoder-only model, read from a Hugging Face <c>config.json</c>.
@@ -23,9 +29,9 @@ public sealed record RopeScaling(
 public sealed record ModelConfig
 {
     /// <summary>The families this transformer implements.</summary>
-    public static readonly IReadOnlyList<string> SupportedModelTypes = ["llama", "mistral", "qwen2", "qwen3"];
+    public static readonly IReadOnlyList<string> SupportedModelTypes = ["llama", "mistral", "phi3", "qwen2", "qwen3"];
 
-    /// <summary><c>model_type</c>: llama, mistral, qwen2 or qwen3.</summary>
+    /// <summary><c>model_type</c>: llama, mistral, phi3, qwen2 or qwen3.</summary>
     public required string ModelType { get; init; }
     /// <summary><c>hidden_size</c>: width of the residual stream.</summary>
     public required int HiddenSize { get; init; }
@@ -70,6 +76,9 @@ public sealed record ModelConfig
     /// <summary><c>torch_dtype</c> (or <c>dtype</c>): the dtype the weights were saved in.</summary>
     public string? TorchDType { get; init; }
 
+    /// <summary>The checkpoint stores q/k/v as one <c>qkv_proj</c> and gate/up as one <c>gate_up_proj</c> (Phi-3).</summary>
+    public bool FusedProjections => ModelType == "phi3";
+
     /// <summary>Rows of the fused q/k/v projection: query heads, then key heads, then value heads.</summary>
     public int QkvSize => (NumHeads + 2 * NumKvHeads) * HeadDim;
 
@@ -104,8 +113,12 @@ public sealed record ModelConfig
         double theta = r.OptionalDouble("rope_theta")
             ?? (ropeParameters is null ? null : new ConfigReader(ropeParameters, file, "rope_parameters.").OptionalDouble("rope_theta"))
             ?? 10000;
+        int maxPositions = r.OptionalInt("max_position_embeddings") ?? DefaultMaxPositions(type);
         RopeScaling? scaling = ReadRopeScaling(r.OptionalObject("rope_scaling") ?? ropeParameters, file,
-            ropeParameters is not null && r.OptionalObject("rope_scaling") is null ? "rope_parameters" : "rope_scaling");
+            ropeParameters is not null && r.OptionalObject("rope_scaling") is null ? "rope_parameters" : "rope_scaling",
+            maxPositions, r.OptionalInt("original_max_position_embeddings"), headDim);
+        if (r.OptionalDouble("partial_rotary_factor") is double partial && partial != 1)
+            throw new ModelFormatException(file, $"field 'partial_rotary_factor': {partial} is not supported (only 1, RoPE over the whole head)");
 
         bool attentionBias = r.OptionalBool("attention_bias") ?? false;
         return new ModelConfig
@@ -126,7 +139,7 @@ public sealed record ModelConfig
             OutputBias = type is "llama" or "qwen3" && attentionBias,
             MlpBias = type == "llama" && (r.OptionalBool("mlp_bias") ?? false),
             QkNorm = type == "qwen3",
-            MaxPositionEmbeddings = r.OptionalInt("max_position_embeddings") ?? DefaultMaxPositions(type),
+            MaxPositionEmbeddings = maxPositions,
             SlidingWindows = ReadSlidingWindows(r, type, layers),
             BosTokenId = r.OptionalInt("bos_token_id"),
             EosTokenIds = r.OptionalIntOrList("eos_token_id"),
@@ -138,11 +151,13 @@ public sealed record ModelConfig
     static int DefaultMaxPositions(string type) => type switch
     {
         "mistral" => 4096 * 32,
+        "phi3" => 4096,
         "qwen2" or "qwen3" => 32768,
         _ => 2048,
     };
 
-    static RopeScaling? ReadRopeScaling(JsonObject? node, string file, string field)
+    // Phi-3 keeps original_max_position_embeddings beside max_position_embeddings, not in rope_scaling.
+    static RopeScaling? ReadRopeScaling(JsonObject? node, string file, string field, int maxPositions, int? originalPositions, int headDim)
     {
         if (node is null) return null;
         var r = new ConfigReader(node, file, field + ".");
@@ -156,12 +171,26 @@ public sealed record ModelConfig
             case "llama3":
                 return new RopeScaling("llama3", r.Double("factor"), r.Double("low_freq_factor"),
                     r.Double("high_freq_factor"), r.Int("original_max_position_embeddings"));
+            case "longrope" or "su":
+            {
+                int original = originalPositions ?? r.OptionalInt("original_max_position_embeddings") ?? maxPositions;
+                double factor = originalPositions is not null ? (double)maxPositions / original : r.OptionalDouble("factor") ?? 1;
+                double attention = r.OptionalDouble("attention_factor") ?? (factor <= 1 ? 1 : Math.Sqrt(1 + Math.Log(factor) / Math.Log(original)));
+                IReadOnlyList<double> Factors(string name)
+                {
+                    var list = r.DoubleList(name);
+                    return list.Count == headDim / 2 ? list
+                        : throw new ModelFormatException(file, $"field '{field}.{name}': {list.Count} values for {headDim / 2} frequencies");
+                }
+                return new RopeScaling("longrope", factor, OriginalMaxPositionEmbeddings: original, ShortFactor: Factors("short_factor"),
+                    LongFactor: Factors("long_factor"), AttentionFactor: attention);
+            }
             default:
-                throw new ModelFormatException(file, $"field '{field}.rope_type': unsupported value '{type}' (supported: default, linear, llama3)");
+                throw new ModelFormatException(file, $"field '{field}.rope_type': unsupported value '{type}' (supported: default, linear, llama3, longrope)");
         }
     }
 
-    // Mistral slides every layer; Qwen2/3 only when use_sliding_window is set, and then only the
+    // Mistral and Phi-3 slide every layer; Qwen2/3 only when use_sliding_window is set, and then only the
     // layers from max_window_layers on. An explicit layer_types list overrides both.
     static IReadOnlyList<int?> ReadSlidingWindows(ConfigReader r, string type, int layers)
     {
@@ -175,7 +204,7 @@ public sealed record ModelConfig
                 throw new ModelFormatException(r.File, $"field 'layer_types': {layerTypes.Count} entries for {layers} layers");
             return layerTypes.Select(t => t == "sliding_attention" ? window : null).ToArray();
         }
-        int firstSliding = type == "mistral" ? 0 : r.OptionalInt("max_window_layers") ?? 28;
+        int firstSliding = type is "mistral" or "phi3" ? 0 : r.OptionalInt("max_window_layers") ?? 28;
         return Enumerable.Range(0, layers).Select(i => i >= firstSliding ? window : null).ToArray();
     }
 }

@@ -5,11 +5,15 @@ namespace SelfAlign.Modeling;
 
 /// <summary>
 /// Rotary position embedding in the "rotate half" layout of Hugging Face checkpoints, with the
-/// <c>linear</c> and <c>llama3</c> frequency scalings.
+/// <c>linear</c>, <c>llama3</c> and <c>longrope</c> frequency scalings.
 /// </summary>
 internal sealed class RotaryEmbedding : IDisposable
 {
     readonly Tensor _invFreq;
+    // longrope: the frequencies for sequences longer than the original context, and the scale of cos and sin.
+    readonly Tensor? _longInvFreq;
+    readonly int _original;
+    readonly double _attentionFactor = 1;
     readonly int _headDim;
 
     public RotaryEmbedding(ModelConfig config, Device device)
@@ -17,10 +21,20 @@ internal sealed class RotaryEmbedding : IDisposable
         _headDim = config.HeadDim;
         using var cpu = InverseFrequencies(config);
         _invFreq = cpu.to(device);
+        if (config.RopeScaling is { Type: "longrope" } s)
+        {
+            using var longCpu = InverseFrequencies(config, longContext: true);
+            _longInvFreq = longCpu.to(device);
+            _original = s.OriginalMaxPositionEmbeddings;
+            _attentionFactor = s.AttentionFactor;
+        }
     }
 
-    /// <summary>The per-pair rotation frequencies [head_dim / 2], float32, computed in float32 as the reference does.</summary>
-    public static Tensor InverseFrequencies(ModelConfig config)
+    /// <summary>
+    /// The per-pair rotation frequencies [head_dim / 2], float32, computed in float32 as the reference does;
+    /// <paramref name="longContext"/> picks longrope's long factors.
+    /// </summary>
+    public static Tensor InverseFrequencies(ModelConfig config, bool longContext = false)
     {
         int d = config.HeadDim;
         using var exponent = torch.arange(Scalars.Of(0L), Scalars.Of(d), Scalars.Of(2L), ScalarType.Int64).to(ScalarType.Float32).div_(Scalars.Of(d));
@@ -34,6 +48,7 @@ internal sealed class RotaryEmbedding : IDisposable
             {
                 "linear" => invFreq.div(Scalars.Of(s.Factor)),
                 "llama3" => Llama3(invFreq, s),
+                "longrope" => LongRope(power, longContext ? s.LongFactor! : s.ShortFactor!),
                 _ => throw new NotSupportedException($"rope scaling '{s.Type}'"),
             };
         }
@@ -55,6 +70,14 @@ internal sealed class RotaryEmbedding : IDisposable
         return torch.where(medium, smoothed, scaled).MoveToOuterDisposeScope();
     }
 
+    // Each frequency divided by its own factor: 1 / (factor * theta^(2i/d)), as the reference computes it.
+    static Tensor LongRope(Tensor power, IReadOnlyList<double> factors)
+    {
+        using var ext = torch.tensor(factors.Select(f => (float)f).ToArray());
+        using var scaled = ext.mul(power);
+        return scaled.reciprocal();
+    }
+
     /// <summary>
     /// The cos and signed sin tables for positions [batch, seq], shaped [batch, 1, seq, head_dim]
     /// in <paramref name="dtype"/>. The sin table carries the sign of "rotate half" so that
@@ -63,10 +86,19 @@ internal sealed class RotaryEmbedding : IDisposable
     public (Tensor Cos, Tensor SinSigned) Tables(Tensor positions, ScalarType dtype)
     {
         using var scope = torch.NewDisposeScope();
-        var freqs = positions.to(ScalarType.Float32).unsqueeze(-1).mul(_invFreq);
+        // longrope switches to its long factors once the sequence (the furthest position + 1) outgrows the original context.
+        var invFreq = _longInvFreq is not null && positions.max().item<long>() + 1 > _original ? _longInvFreq : _invFreq;
+        var freqs = positions.to(ScalarType.Float32).unsqueeze(-1).mul(invFreq);
         var angles = torch.cat([freqs, freqs], -1).unsqueeze(1);
-        var cos = angles.cos().to(dtype);
-        var sin = angles.sin().to(dtype);
+        var cos = angles.cos();
+        var sin = angles.sin();
+        if (_attentionFactor != 1)
+        {
+            cos = cos.mul(Scalars.Of(_attentionFactor));
+            sin = sin.mul(Scalars.Of(_attentionFactor));
+        }
+        cos = cos.to(dtype);
+        sin = sin.to(dtype);
         int half = _headDim / 2;
         var sinSigned = torch.cat([sin.narrow(-1, 0, half).neg(), sin.narrow(-1, half, half)], -1);
         return (cos.MoveToOuterDisposeScope(), sinSigned.MoveToOuterDisposeScope());
@@ -81,5 +113,9 @@ internal sealed class RotaryEmbedding : IDisposable
         return a.add(b, Scalars.One);
     }
 
-    public void Dispose() => _invFreq.Dispose();
+    public void Dispose()
+    {
+        _invFreq.Dispose();
+        _longInvFreq?.Dispose();
+    }
 }

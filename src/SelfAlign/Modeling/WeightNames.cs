@@ -2,7 +2,8 @@ namespace SelfAlign.Modeling;
 
 /// <summary>
 /// The Hugging Face tensor names of a decoder-only checkpoint, in one place. Every family this
-/// transformer supports uses the same names; the flags of <see cref="ModelConfig"/> say which exist.
+/// transformer supports uses the same names, except that Phi-3 stores q/k/v and gate/up fused;
+/// the flags of <see cref="ModelConfig"/> say which exist.
 /// </summary>
 public static class WeightNames
 {
@@ -16,16 +17,24 @@ public static class WeightNames
     /// <summary>Prefix of layer <paramref name="i"/>'s tensors.</summary>
     public static string Layer(int i) => $"model.layers.{i}.";
 
-    /// <summary>The attention projections, in the order they are fused (q, k, v).</summary>
-    public static readonly string[] QkvProjections = ["self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj"];
+    /// <summary>
+    /// The checkpoint's attention input projections with the rows of the fused q, k, v each holds, in
+    /// fused order: q_proj, k_proj, v_proj, or Phi-3's single qkv_proj.
+    /// </summary>
+    public static IReadOnlyList<(string Name, long Rows)> Qkv(ModelConfig c)
+    {
+        long q = (long)c.NumHeads * c.HeadDim, kv = (long)c.NumKvHeads * c.HeadDim;
+        return c.FusedProjections ? [("self_attn.qkv_proj", q + 2 * kv)] : [("self_attn.q_proj", q), ("self_attn.k_proj", kv), ("self_attn.v_proj", kv)];
+    }
     /// <summary>The attention output projection.</summary>
     public const string OutputProjection = "self_attn.o_proj";
     /// <summary>Qwen3's per-head query norm.</summary>
     public const string QueryNorm = "self_attn.q_norm.weight";
     /// <summary>Qwen3's per-head key norm.</summary>
     public const string KeyNorm = "self_attn.k_norm.weight";
-    /// <summary>The MLP input projections, in the order they are fused (gate, up).</summary>
-    public static readonly string[] GateUpProjections = ["mlp.gate_proj", "mlp.up_proj"];
+    /// <summary>The checkpoint's MLP input projections with their rows, in fused order: gate_proj, up_proj, or Phi-3's gate_up_proj.</summary>
+    public static IReadOnlyList<(string Name, long Rows)> GateUp(ModelConfig c) =>
+        c.FusedProjections ? [("mlp.gate_up_proj", 2L * c.IntermediateSize)] : [("mlp.gate_proj", c.IntermediateSize), ("mlp.up_proj", c.IntermediateSize)];
     /// <summary>The MLP output projection.</summary>
     public const string DownProjection = "mlp.down_proj";
     /// <summary>Norm before attention.</summary>
@@ -44,11 +53,10 @@ public static class WeightNames
         for (int i = 0; i < c.NumLayers; i++)
         {
             string p = Layer(i);
-            long[] rows = [q, kv, kv];
-            for (int j = 0; j < 3; j++)
+            foreach (var (name, rows) in Qkv(c))
             {
-                yield return ($"{p}{QkvProjections[j]}.weight", [rows[j], h]);
-                if (c.AttentionBias) yield return ($"{p}{QkvProjections[j]}.bias", [rows[j]]);
+                yield return ($"{p}{name}.weight", [rows, h]);
+                if (c.AttentionBias) yield return ($"{p}{name}.bias", [rows]);
             }
             yield return ($"{p}{OutputProjection}.weight", [h, q]);
             if (c.OutputBias) yield return ($"{p}{OutputProjection}.bias", [h]);
@@ -57,10 +65,10 @@ public static class WeightNames
                 yield return (p + QueryNorm, [c.HeadDim]);
                 yield return (p + KeyNorm, [c.HeadDim]);
             }
-            foreach (string g in GateUpProjections)
+            foreach (var (name, rows) in GateUp(c))
             {
-                yield return ($"{p}{g}.weight", [m, h]);
-                if (c.MlpBias) yield return ($"{p}{g}.bias", [m]);
+                yield return ($"{p}{name}.weight", [rows, h]);
+                if (c.MlpBias) yield return ($"{p}{name}.bias", [rows]);
             }
             yield return ($"{p}{DownProjection}.weight", [h, m]);
             if (c.MlpBias) yield return ($"{p}{DownProjection}.bias", [h]);

@@ -5,7 +5,7 @@ using Xunit;
 
 namespace SelfAlign.Tests.Cli;
 
-/// <summary>The loop's commands on a small random Mistral model with the real SentencePiece 32k tokenizer.</summary>
+/// <summary>The loop's commands on small random Mistral and Phi-3 models with the real SentencePiece 32k tokenizer.</summary>
 [Collection(ConsoleCollection.Name)]
 public sealed class SentencePieceModelTests : IDisposable
 {
@@ -15,10 +15,12 @@ public sealed class SentencePieceModelTests : IDisposable
 
     string File(string name) => Path.Combine(_dir, name);
 
-    [Fact]
-    public void GenerateJudgePairAndTrainRunOnIt()
+    [Theory]
+    [InlineData("mistral"), InlineData("phi3")]
+    public void GenerateJudgePairAndTrainRunOnIt(string family)
     {
-        // Mistral-7B-v0.1's architecture made tiny; its vocabulary and tokenizer stay.
+        // Mistral-7B-v0.1's architecture made tiny; its vocabulary and tokenizer stay. Phi-3 (the same tokenizer type) with
+        // fused projections and longrope whose original context the prompts outgrow.
         string arch = File("arch");
         Directory.CreateDirectory(arch);
         var config = JsonNode.Parse(System.IO.File.ReadAllText(Path.Combine(TestModels.Configs, "mistral-7b-v0.1", "config.json")))!.AsObject();
@@ -27,6 +29,13 @@ public sealed class SentencePieceModelTests : IDisposable
         config["num_attention_heads"] = 4;
         config["num_key_value_heads"] = 2;
         config["num_hidden_layers"] = 1;
+        if (family == "phi3")
+        {
+            config["model_type"] = "phi3";
+            config["original_max_position_embeddings"] = 16;
+            var factors = new JsonArray([.. Enumerable.Range(1, 8).Select(i => (JsonNode)JsonValue.Create(1.0 + i / 4.0))]);
+            config["rope_scaling"] = new JsonObject { ["type"] = "longrope", ["short_factor"] = factors.DeepClone(), ["long_factor"] = factors };
+        }
         System.IO.File.WriteAllText(Path.Combine(arch, "config.json"), config.ToJsonString());
         foreach (string f in new[] { TokenizerFolder.TokenizerFile, TokenizerFolder.ConfigFile })
             System.IO.File.Copy(Path.Combine(TestModels.Configs, "mistral-7b-v0.1", f), Path.Combine(arch, f));

@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using SelfAlign;
 using SelfAlign.Modeling;
 using SelfAlign.Modeling.Lora;
 using SelfAlign.Modeling.Safetensors;
@@ -94,6 +95,36 @@ public sealed class LoraTests : IDisposable
         using var actual = model.Forward(ids);
         Assert.Equal(0, TestModels.MaxAbsDiff(expected, actual));
         Assert.Equal(adapter.Config.Scale, reloaded.Config.Scale);
+    }
+
+    [Fact]
+    public void Phi3AdaptersTargetItsFusedProjectionsAsPeftNamesThem()
+    {
+        using var model = TestModels.Random(TestModels.Tiny("phi3"));
+        using var ids = Ids(model);
+        using var adapter = LoraAdapter.Create(model.Config, new LoraConfig(4, 8, 0), seed: 4);
+        Randomize(adapter);
+        model.Adapter = adapter;
+        using var expected = model.Forward(ids);
+        PeftAdapter.Save(adapter, _dir, "base-model");
+
+        var config = JsonNode.Parse(File.ReadAllText(Path.Combine(_dir, PeftAdapter.ConfigFile)))!;
+        Assert.Equal(["qkv_proj", "o_proj", "gate_up_proj", "down_proj"], config["target_modules"]!.AsArray().Select(n => (string)n!));
+        using (var file = SafetensorsFile.Open(Path.Combine(_dir, PeftAdapter.WeightsFile)))
+        {
+            Assert.Equal([128L, 4], file.Tensors["base_model.model.model.layers.0.self_attn.qkv_proj.lora_B.weight"].Shape); // (4 + 2 + 2) heads x 16
+            Assert.Equal([192L, 4], file.Tensors["base_model.model.model.layers.0.mlp.gate_up_proj.lora_B.weight"].Shape);  // 2 x 96
+            Assert.Equal(16, file.Tensors.Count);
+        }
+        model.Adapter = null;
+        using var reloaded = PeftAdapter.Load(_dir, model.Config);
+        model.Adapter = reloaded;
+        using var actual = model.Forward(ids);
+        Assert.Equal(0, TestModels.MaxAbsDiff(expected, actual));
+
+        // q_proj is no module of Phi-3: naming it is refused, not silently ignored.
+        var e = Assert.Throws<InvalidSettingException>(() => LoraAdapter.Create(model.Config, new LoraConfig(TargetModules: ["q_proj"]), seed: 1));
+        Assert.Contains("qkv_proj", e.Message);
     }
 
     [Fact]

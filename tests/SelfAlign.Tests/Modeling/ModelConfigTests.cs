@@ -44,6 +44,33 @@ public sealed class ModelConfigTests
     }
 
     [Fact]
+    public void Phi3MiniLongContextShapesParse()
+    {
+        // Phi-3-mini-128k's shape fields; its 48 short and long factors are stand-ins here.
+        string factors = string.Join(", ", Enumerable.Range(0, 48).Select(i => (1 + i / 10.0).ToString(System.Globalization.CultureInfo.InvariantCulture)));
+        var phi3 = Parse($$$"""
+            {"model_type": "phi3", "hidden_size": 3072, "intermediate_size": 8192, "num_hidden_layers": 32, "num_attention_heads": 32,
+             "num_key_value_heads": 32, "vocab_size": 32064, "max_position_embeddings": 131072, "original_max_position_embeddings": 4096,
+             "rope_theta": 10000.0, "rms_norm_eps": 1e-05, "sliding_window": 262144, "tie_word_embeddings": false,
+             "rope_scaling": {"type": "longrope", "short_factor": [{{{factors}}}], "long_factor": [{{{factors}}}]}}
+            """);
+        Assert.True(phi3.FusedProjections);
+        Assert.Equal(96, phi3.HeadDim);
+        Assert.Equal(("longrope", 4096, 32.0), (phi3.RopeScaling!.Type, phi3.RopeScaling.OriginalMaxPositionEmbeddings, phi3.RopeScaling.Factor));
+        // Hugging Face's default: sqrt(1 + ln(131072 / 4096) / ln 4096).
+        Assert.Equal(Math.Sqrt(1 + Math.Log(32) / Math.Log(4096)), phi3.RopeScaling.AttentionFactor, 12);
+        Assert.All(phi3.SlidingWindows, w => Assert.Equal(262144, w));
+        Assert.Equal(["model.layers.0.self_attn.qkv_proj.weight", "model.layers.0.self_attn.o_proj.weight", "model.layers.0.mlp.gate_up_proj.weight"],
+            WeightNames.Expected(phi3).Select(w => w.Name).Where(n => n.StartsWith("model.layers.0.") && n.Contains("proj") && !n.Contains("down")));
+        Assert.Equal(3821079552L, WeightNames.Expected(phi3).Sum(w => w.Shape.Aggregate(1L, (x, y) => x * y)));   // Phi-3-mini's 3.8B
+
+        var e = Assert.Throws<ModelFormatException>(() => Parse($$$"""{"model_type": "phi3", {{{Shape}}}, "partial_rotary_factor": 0.75}"""));
+        Assert.Contains("partial_rotary_factor", e.Message);
+        e = Assert.Throws<ModelFormatException>(() => Parse($$$"""{"model_type": "phi3", {{{Shape}}}, "rope_scaling": {"type": "longrope", "short_factor": [1], "long_factor": [1]}}"""));
+        Assert.Contains("1 values for 8 frequencies", e.Message);
+    }
+
+    [Fact]
     public void ErrorsNameFileAndField()
     {
         var e = Assert.Throws<ModelFormatException>(() => Parse("""{"model_type": "gpt2"}"""));

@@ -71,10 +71,11 @@ public sealed class ModelFolderTests : IDisposable
         Assert.Contains("shape", e.Message);
     }
 
-    [Fact]
-    public void SavedWeightsReloadToTheSameLogits()
+    [Theory]
+    [InlineData("llama-llama3-rope"), InlineData("phi3-longrope")]
+    public void SavedWeightsReloadToTheSameLogits(string variant)
     {
-        string folder = CopyFixture("llama-llama3-rope");
+        string folder = CopyFixture(variant);
         using var model = ModelFolder.Load(folder, new LoadOptions(ScalarType.Float32));
         string copy = Path.Combine(_dir, "copy");
         ModelFolder.SaveWeights(model, copy, ScalarType.BFloat16, maxShardBytes: 50_000);
@@ -86,5 +87,9 @@ public sealed class ModelFolderTests : IDisposable
         using var b = reloaded.Forward(ids);
         // The fixture is stored in bf16, so writing bf16 back loses nothing.
         Assert.Equal(0, TestModels.MaxAbsDiff(a, b));
+        // Each family keeps its own tensor names: Phi-3 its fused projections.
+        var names = JsonNode.Parse(File.ReadAllText(Path.Combine(copy, Checkpoint.IndexFile)))!["weight_map"]!.AsObject().Select(kv => kv.Key).ToHashSet();
+        Assert.Equal(variant.StartsWith("phi3"), names.Contains("model.layers.0.self_attn.qkv_proj.weight") && names.Contains("model.layers.0.mlp.gate_up_proj.weight"));
+        Assert.Equal(!variant.StartsWith("phi3"), names.Contains("model.layers.0.self_attn.q_proj.weight"));
     }
 }

@@ -39,7 +39,11 @@ public sealed class LoraAdapter : IDisposable
         config.Validate();
         var generator = new Generator(seed);
         var weights = new Dictionary<string, (Tensor, Tensor)>();
-        foreach (var m in LoraModules.All(model).Where(m => config.Targets.Contains(m.Short)))
+        var projections = LoraModules.All(model).Select(m => m.Short).Distinct().ToArray();
+        foreach (var t in config.TargetModules ?? [])
+            if (!projections.Contains(t))
+                throw new InvalidSettingException("lora.target_modules", $"'{t}' is not a projection of this {model.ModelType} model (its projections: {string.Join(", ", projections)})");
+        foreach (var m in LoraModules.All(model).Where(m => config.Adapts(m.Short)))
         {
             double bound = 1 / Math.Sqrt(m.In);
             var a = torch.rand([config.Rank, m.In], ScalarType.Float32, generator: generator).mul_(Scalars.Of(2 * bound)).sub_(Scalars.Of(bound));

@@ -33,9 +33,10 @@ internal static class LoraModules
         LoraModule M(string path, long input, long output) => new(p + path, path[(path.LastIndexOf('.') + 1)..], layer, site, input, output);
         return site switch
         {
-            LoraSite.Qkv => [M(WeightNames.QkvProjections[0], h, q), M(WeightNames.QkvProjections[1], h, kv), M(WeightNames.QkvProjections[2], h, kv)],
+            // Phi-3's fused qkv_proj and gate_up_proj are one module each, as PEFT adapts them.
+            LoraSite.Qkv => [.. WeightNames.Qkv(c).Select(x => M(x.Name, h, x.Rows))],
             LoraSite.Output => [M(WeightNames.OutputProjection, q, h)],
-            LoraSite.GateUp => [M(WeightNames.GateUpProjections[0], h, m), M(WeightNames.GateUpProjections[1], h, m)],
+            LoraSite.GateUp => [.. WeightNames.GateUp(c).Select(x => M(x.Name, h, x.Rows))],
             _ => [M(WeightNames.DownProjection, m, h)],
         };
     }

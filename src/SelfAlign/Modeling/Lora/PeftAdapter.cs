@@ -55,7 +55,8 @@ public static class PeftAdapter
             ["peft_type"] = "LORA",
             ["r"] = c.Rank,
             ["rank_pattern"] = new JsonObject(),
-            ["target_modules"] = new JsonArray(c.Targets.Select(t => (JsonNode?)t).ToArray()),
+            ["target_modules"] = new JsonArray(LoraModules.All(adapter.Model).Where(m => c.Adapts(m.Short)).Select(m => m.Short).Distinct()
+                .Select(t => (JsonNode?)t).ToArray()),
             ["task_type"] = "CAUSAL_LM",
             ["use_dora"] = false,
             ["use_rslora"] = c.UseRsLora,
@@ -111,7 +112,7 @@ public static class PeftAdapter
                 if (!weights.ContainsKey(key[Prefix.Length..^".lora_B.weight".Length]))
                     throw new ModelFormatException(weightsPath, $"tensor '{key}' has no lora_A partner");
             if (weights.Count == 0) throw new ModelFormatException(weightsPath, "no LoRA weights found");
-            var targets = LoraConfig.AllLinear.Where(s => weights.Keys.Any(m => m.EndsWith("." + s))).ToArray();
+            var targets = LoraConfig.Known.Where(s => weights.Keys.Any(m => m.EndsWith("." + s))).ToArray();
             var config = new LoraConfig(rank, alpha, r.OptionalDouble("lora_dropout") ?? 0, targets, r.OptionalBool("use_rslora") ?? false);
             return LoraAdapter.FromTensors(model, config, weights, weightsPath);
         }
