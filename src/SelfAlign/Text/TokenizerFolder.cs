@@ -49,7 +49,10 @@ public static class TokenizerFolder
             if (Property(model, affix) is { ValueKind: JsonValueKind.String } a && a.GetString() is { Length: > 0 })
                 throw new ModelFormatException(file, $"model: {affix} is not supported");
         var decoderSpec = Property(root, "decoder");
-        bool byteLevel = decoderSpec.ValueKind == JsonValueKind.Object && TokenizerJson.Type(decoderSpec, file, "decoder") == "ByteLevel";
+        // Byte-level symbols show in the decoder or the pre-tokenizer; anything else is read as SentencePiece-style.
+        var preTokenizerSpec = Property(root, "pre_tokenizer");
+        bool byteLevel = decoderSpec.ValueKind == JsonValueKind.Object && TokenizerJson.Type(decoderSpec, file, "decoder") == "ByteLevel"
+            || preTokenizerSpec.ValueKind == JsonValueKind.Object && preTokenizerSpec.GetRawText().Contains("\"ByteLevel\"", StringComparison.Ordinal);
 
         var vocab = ReadVocab(model, file);
         var merges = ReadMerges(model, file);
@@ -91,7 +94,7 @@ public static class TokenizerFolder
 
         return new Tokenizer(encodePiece, decoder, metaspace, vocab, added,
             Normalizer.Parse(Property(root, "normalizer"), file),
-            PreTokenizer.Parse(Property(root, "pre_tokenizer"), file),
+            PreTokenizer.Parse(preTokenizerSpec, file),
             prefix, suffix, special, ReadTemplate(folder, config));
     }
 

@@ -37,5 +37,5 @@ internal static class TokenizerJson
     }
 
     public static ModelFormatException Unsupported(string file, string component, string type) =>
-        new(file, $"{component} type '{type}' is not supported (SelfAlign reads byte-level BPE tokenizers)");
+        new(file, $"{component} type '{type}' is not supported (SelfAlign reads byte-level and SentencePiece-style BPE tokenizers)");
 }
