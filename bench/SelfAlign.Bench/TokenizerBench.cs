@@ -21,7 +21,7 @@ internal static class TokenizerBench
         double megabytes = Encoding.UTF8.GetByteCount(text) / 1e6;
         Console.WriteLine($"text: {megabytes:F2} MB, one thread");
         Console.WriteLine($"{"tokenizer",-14} {"load s",7} {"tokens",9} {"MB/s first",11} {"MB/s warm",10}");
-        foreach (var (name, folder) in new[] { ("smollm2", "smollm2-135m"), ("qwen3", "qwen3-0.6b"), ("llama3", "llama-3.2-1b") })
+        foreach (var (name, folder) in new[] { ("smollm2", "smollm2-135m"), ("qwen3", "qwen3-0.6b"), ("llama3", "llama-3.2-1b"), ("mistral", "mistral-7b-v0.1") })
         {
             var load = Stopwatch.StartNew();
             var tokenizer = Tokenizer.Load(Path.Combine(root, "configs", folder));

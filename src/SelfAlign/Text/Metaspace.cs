@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.RegularExpressions;
 
 namespace SelfAlign.Text;
 
@@ -10,6 +11,9 @@ namespace SelfAlign.Text;
 /// </summary>
 internal static class Metaspace
 {
+    /// <summary>The symbol every SentencePiece family writes for a space (U+2581).</summary>
+    public const string Symbol = "\u2581";
+
     /// <summary>The prepend schemes.</summary>
     public const string Always = "always", First = "first", Never = "never";
 
@@ -27,7 +31,7 @@ internal static class Metaspace
         string replacement = TokenizerJson.String(spec, "replacement", file, "pre_tokenizer");
         string scheme = Scheme(spec, file);
         bool split = TokenizerJson.Bool(spec, "split", true);
-        var delimiter = new System.Text.RegularExpressions.Regex(System.Text.RegularExpressions.Regex.Escape(replacement));
+        var delimiter = new Regex(Regex.Escape(replacement));
         return (s, startsText) =>
         {
             s = s.Replace(" ", replacement);

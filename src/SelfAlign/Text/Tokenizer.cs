@@ -13,7 +13,6 @@ public sealed class Tokenizer
 {
     readonly Action<string, List<int>> _encodePiece;
     readonly Func<List<string>, List<string>>? _decoder;
-    readonly string? _metaspace;
     readonly IReadOnlyDictionary<string, int> _vocab;
     readonly string?[] _idToToken;
     readonly Dictionary<int, AddedToken> _addedById;
@@ -22,15 +21,14 @@ public sealed class Tokenizer
     readonly Func<string, bool, IEnumerable<string>> _preTokenize;
     readonly int[] _prefix, _suffix;
 
-    // encodePiece appends the ids of one pre-tokenized piece; decoder maps token strings to text pieces (null: byte-level tokens,
-    // decoded as bytes); metaspace is the symbol a SentencePiece vocabulary writes for a space (null: byte-level).
-    internal Tokenizer(Action<string, List<int>> encodePiece, Func<List<string>, List<string>>? decoder, string? metaspace, IReadOnlyDictionary<string, int> vocab,
+    // encodePiece appends the ids of one pre-tokenized piece; decoder maps token strings to text pieces, null for a
+    // byte-level vocabulary (its tokens decode as bytes), set for a SentencePiece-style one.
+    internal Tokenizer(Action<string, List<int>> encodePiece, Func<List<string>, List<string>>? decoder, IReadOnlyDictionary<string, int> vocab,
         IReadOnlyList<AddedToken> added, Func<string, string>? normalize, Func<string, bool, IEnumerable<string>> preTokenize,
         int[] prefix, int[] suffix, SpecialTokens special, string? chatTemplate)
     {
         _encodePiece = encodePiece;
         _decoder = decoder;
-        _metaspace = metaspace;
         _vocab = vocab;
         AddedTokens = added;
         _addedById = added.ToDictionary(t => t.Id);
@@ -137,7 +135,7 @@ public sealed class Tokenizer
     /// first); else the id of <paramref name="text"/> when it encodes to one token; else null.
     /// </summary>
     public int? PieceId(string text) =>
-        _vocab.TryGetValue(_metaspace is null ? ByteLevel.Encode(text) : text.Replace(" ", _metaspace), out int id) ? id : SingleTokenId(text);
+        _vocab.TryGetValue(_decoder is null ? ByteLevel.Encode(text) : text.Replace(" ", Metaspace.Symbol), out int id) ? id : SingleTokenId(text);
 
     /// <summary>True for the special added tokens (bos, eos, chat markers).</summary>
     public bool IsSpecial(int id) => _addedById.TryGetValue(id, out var t) && t.Special;

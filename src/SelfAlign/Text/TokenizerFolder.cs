@@ -51,15 +51,13 @@ public static class TokenizerFolder
         var decoderSpec = Property(root, "decoder");
         // Byte-level symbols show in the decoder or the pre-tokenizer; anything else is read as SentencePiece-style.
         var preTokenizerSpec = Property(root, "pre_tokenizer");
-        bool byteLevel = decoderSpec.ValueKind == JsonValueKind.Object && TokenizerJson.Type(decoderSpec, file, "decoder") == "ByteLevel"
-            || preTokenizerSpec.ValueKind == JsonValueKind.Object && preTokenizerSpec.GetRawText().Contains("\"ByteLevel\"", StringComparison.Ordinal);
+        bool byteLevel = HasType(decoderSpec, "ByteLevel", "decoders") || HasType(preTokenizerSpec, "ByteLevel", "pretokenizers");
 
         var vocab = ReadVocab(model, file);
         var merges = ReadMerges(model, file);
         bool ignoreMerges = TokenizerJson.Bool(model, "ignore_merges", false);
         Action<string, List<int>> encodePiece;
         Func<List<string>, List<string>>? decoder = null;
-        string? metaspace = null;
         if (byteLevel)
         {
             if (TokenizerJson.Bool(model, "byte_fallback", false)) throw new ModelFormatException(file, "model: byte_fallback with a ByteLevel decoder is not supported");
@@ -84,19 +82,23 @@ public static class TokenizerFolder
                 throw new ModelFormatException(file, $"model.{e.Message}");
             }
             encodePiece = sentencePiece.Encode;
-            // Every SentencePiece family writes a space as U+2581.
-            metaspace = "\u2581";
             decoder = decoderSpec.ValueKind == JsonValueKind.Object ? TokenDecoder.Parse(decoderSpec, file) : tokens => tokens;
         }
         var added = ReadAddedTokens(root, file);
         var special = ReadSpecialTokens(config, modelConfig, vocab, added);
         var (prefix, suffix) = PostProcessor(root, file, config, special);
 
-        return new Tokenizer(encodePiece, decoder, metaspace, vocab, added,
+        return new Tokenizer(encodePiece, decoder, vocab, added,
             Normalizer.Parse(Property(root, "normalizer"), file),
             PreTokenizer.Parse(preTokenizerSpec, file),
             prefix, suffix, special, ReadTemplate(folder, config));
     }
+
+    /// <summary>Whether a component, or one in its <paramref name="sequence"/> list, has <paramref name="type"/>.</summary>
+    static bool HasType(JsonElement spec, string type, string sequence) =>
+        spec.ValueKind == JsonValueKind.Object && spec.TryGetProperty("type", out var t) && t.ValueKind == JsonValueKind.String
+        && (t.GetString() == type || spec.TryGetProperty(sequence, out var steps) && steps.ValueKind == JsonValueKind.Array
+            && steps.EnumerateArray().Any(s => HasType(s, type, sequence)));
 
     static JsonDocument Parse(string file)
     {

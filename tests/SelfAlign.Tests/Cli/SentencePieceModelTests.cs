@@ -1,5 +1,4 @@
 using System.Text.Json.Nodes;
-using SelfAlign.Judging;
 using SelfAlign.Text;
 using Xunit;
 
@@ -54,12 +53,9 @@ public sealed class SentencePieceModelTests : IDisposable
         Assert.NotEmpty(System.IO.File.ReadAllLines(File("pairs.jsonl")));
         Ok("train", "--model", model, "--data", File("pairs.jsonl"), "--out", File("run"), "--max-steps", "1", "--batch-size", "1");
         Assert.True(System.IO.File.Exists(Path.Combine(File("run"), "model", "model.safetensors")));
-
-        // The yes/no judge read the vocabulary's own label pieces: Yes and ▁Yes, No and ▁No.
-        var tokenizer = Tokenizer.Load(model);
-        var judged = JsonNode.Parse(System.IO.File.ReadLines(File("judgments.jsonl")).First())!;
-        Assert.InRange(judged["score"]!.GetValue<double>(), 0, 1);
-        Assert.Equal([tokenizer.TokenToId("Yes")!.Value, tokenizer.TokenToId("\u2581Yes")!.Value],
-            LabelTokens.Resolve(tokenizer, "Yes", LabelVariants.Space).Ids);
+        // Every candidate was judged (6 of them), with a probability.
+        var judged = System.IO.File.ReadLines(File("judgments.jsonl")).Select(l => JsonNode.Parse(l)!["score"]!.GetValue<double>()).ToList();
+        Assert.Equal(6, judged.Count);
+        Assert.All(judged, s => Assert.InRange(s, 0, 1));
     }
 }
