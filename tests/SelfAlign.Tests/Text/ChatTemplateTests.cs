@@ -29,7 +29,6 @@ public class ChatTemplateTests
             var template = new ChatTemplate(Source(name), special);
             var extra = row.GetProperty("extra").EnumerateObject().ToDictionary(p => p.Name, p => p.Value);
             bool generation = row.GetProperty("add_generation_prompt").GetBoolean();
-            count++;
             if (row.TryGetProperty("error", out var error))
             {
                 // The template refuses the conversation (no system role, roles that do not alternate), as jinja2 did.
@@ -40,7 +39,9 @@ public class ChatTemplateTests
             string actual = template.Render(row.GetProperty("messages"), generation, extra);
             Assert.True(row.GetProperty("expected").GetString() == actual,
                 $"{name}/{row.GetProperty("conversation")}/gen={row.GetProperty("add_generation_prompt")}:\nexpected:\n{row.GetProperty("expected").GetString()}\nactual:\n{actual}");
+            count++;
         }
+        // Refusals aside, every template renders several conversations.
         Assert.True(count >= 4);
     }
 
