@@ -34,23 +34,28 @@ internal static class TestModels
         }
     }
 
-    /// <summary>A tiny config of the given family (GQA 4/2 heads, head_dim 16).</summary>
-    public static ModelConfig Tiny(string type = "llama", int? window = null, bool tied = false, int layers = 2) => new()
+    /// <summary>
+    /// A tiny config of the given family (GQA 4/2 heads, head_dim 16), parsed as a config.json is, so each
+    /// family's defaults apply. Gemma 2's soft-caps and query scale and Phi-3's partial rotary are set
+    /// where they change the numbers.
+    /// </summary>
+    public static ModelConfig Tiny(string type = "llama", int? window = null, bool tied = false, int layers = 2)
     {
-        ModelType = type,
-        HiddenSize = 64,
-        NumLayers = layers,
-        NumHeads = 4,
-        NumKvHeads = 2,
-        HeadDim = 16,
-        IntermediateSize = 96,
-        VocabSize = 80,
-        RmsNormEps = 1e-6,
-        TieWordEmbeddings = tied,
-        AttentionBias = type == "qwen2",
-        QkNorm = type == "qwen3",
-        SlidingWindows = Enumerable.Repeat(window, layers).ToArray(),
-    };
+        var json = new System.Text.Json.Nodes.JsonObject
+        {
+            ["model_type"] = type, ["hidden_size"] = 64, ["num_hidden_layers"] = layers, ["num_attention_heads"] = 4,
+            ["num_key_value_heads"] = 2, ["head_dim"] = 16, ["intermediate_size"] = 96, ["vocab_size"] = 80,
+            ["rms_norm_eps"] = 1e-6, ["tie_word_embeddings"] = tied, ["sliding_window"] = window,
+        };
+        if (type == "gemma2")
+        {
+            json["attn_logit_softcapping"] = 2.0;
+            json["final_logit_softcapping"] = 5.0;
+            json["query_pre_attn_scalar"] = 24;
+        }
+        if (type == "phi3") json["partial_rotary_factor"] = 0.5;
+        return ModelConfig.Parse(json, "config.json");
+    }
 
     /// <summary>A model with random weights large enough that logits differ clearly between positions.</summary>
     public static CausalLm Random(ModelConfig config, ScalarType dtype = ScalarType.Float32, long seed = 7)

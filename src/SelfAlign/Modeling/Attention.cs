@@ -17,7 +17,8 @@ internal sealed record AttentionContext(Tensor Cos, Tensor SinSigned, IReadOnlyD
 
 /// <summary>
 /// Grouped-query self-attention with the q/k/v projections fused into one matrix, optional q/k/v
-/// and output biases (Qwen2, Llama), optional per-head q/k RMSNorm (Qwen3) and a sliding window (Mistral).
+/// and output biases (Qwen2, Llama, Starcoder2), optional per-head q/k RMSNorm (Qwen3), a sliding
+/// window (Mistral), and Gemma 2's query scale and score soft-capping.
 /// </summary>
 internal sealed class Attention : IDisposable
 {
@@ -58,7 +59,7 @@ internal sealed class Attention : IDisposable
         if (ctx.Lora is not null) fused = ctx.Lora.Apply(fused, x, layer, LoraSite.Qkv);
         var qkv = fused.view(b, t, h + 2 * kvh, d).transpose(1, 2);
         var qk = qkv.narrow(1, 0, h + kvh);
-        if (QkNormWeight is not null) qk = RmsNorm.Apply(qk, QkNormWeight, _c.RmsNormEps);
+        if (QkNormWeight is not null) qk = RmsNorm.Apply(qk, QkNormWeight, _c.NormEps);
         qk = _rope.Apply(qk, ctx.Cos, ctx.SinSigned);
         var q = qk.narrow(1, 0, h);
         var k = qk.narrow(1, h, kvh);
@@ -69,23 +70,33 @@ internal sealed class Attention : IDisposable
         Tensor output;
         if (ctx.Matmul)
         {
-            output = MatmulAttention.Apply(q, k, v, mask!);
-        }
-        else if (t == 1 && h != kvh)
-        {
-            // One query per row: fold the query heads of a group into the query axis so each KV
-            // head serves its group without materializing repeated keys and values.
-            var grouped = q.reshape(b, kvh, h / kvh, d);
-            output = F.scaled_dot_product_attention(grouped, k, v, mask).reshape(b, h, 1, d);
+            output = MatmulAttention.Apply(q, k, v, mask!, _c.QueryScale, _c.AttentionSoftcap);
         }
         else
         {
-            output = F.scaled_dot_product_attention(q, RepeatKv(k), RepeatKv(v), mask, is_casual: mask is null && ctx.IsCausal);
+            // The fused kernel scales by head_dim^-1/2; a family with another scale (Gemma 2) pre-scales the queries.
+            double extra = _c.QueryScale * Math.Sqrt(d);
+            if (extra != 1) q = q.mul(Scalars.Of(extra));
+            output = FusedAttention(q, k, v, mask, ctx.IsCausal, b, t);
         }
         var merged = output.transpose(1, 2).reshape(b, t, h * d);
         var projected = F.linear(merged, OutputWeight, OutputBias);
         if (ctx.Lora is not null) projected = ctx.Lora.Apply(projected, merged, layer, LoraSite.Output);
         return projected.MoveToOuterDisposeScope();
+    }
+
+    /// <summary>libtorch's fused kernel: q [b, heads, t, d], k and v [b, kv_heads, keys, d] -> [b, heads, t, d].</summary>
+    Tensor FusedAttention(Tensor q, Tensor k, Tensor v, Tensor? mask, bool isCausal, long b, long t)
+    {
+        int h = _c.NumHeads, kvh = _c.NumKvHeads, d = _c.HeadDim;
+        if (t == 1 && h != kvh)
+        {
+            // One query per row: fold the query heads of a group into the query axis so each KV
+            // head serves its group without materializing repeated keys and values.
+            var grouped = q.reshape(b, kvh, h / kvh, d);
+            return F.scaled_dot_product_attention(grouped, k, v, mask).reshape(b, h, 1, d);
+        }
+        return F.scaled_dot_product_attention(q, RepeatKv(k), RepeatKv(v), mask, is_casual: mask is null && isCausal);
     }
 
     Tensor RepeatKv(Tensor kv)

@@ -15,17 +15,20 @@ public enum LogitPositions
 }
 
 /// <summary>
-/// A decoder-only transformer (Llama, Mistral, Qwen2, Qwen3 and their derivatives) parameterized
-/// by <see cref="ModelConfig"/>: embeddings, pre-norm blocks of grouped-query attention and SwiGLU
-/// MLP, final RMSNorm and an LM head, tied or not. Weights live on one device in one compute dtype.
+/// A decoder-only transformer (Llama, Mistral, Qwen2/3, Phi-3, Gemma 1/2, Starcoder2 and their
+/// derivatives) parameterized by <see cref="ModelConfig"/>: embeddings, pre-norm blocks of
+/// grouped-query attention and a gated or plain MLP, a final norm and an LM head, tied or not.
+/// Weights live on one device in one compute dtype.
 /// </summary>
 public sealed class CausalLm : IDisposable
 {
     readonly DecoderLayer[] _layers;
     readonly RotaryEmbedding _rope;
+    // Gemma's √hidden, rounded to the compute dtype as the reference rounds it.
+    readonly Tensor? _embeddingScale;
 
     internal CausalLm(ModelConfig config, Device device, ScalarType dtype, Tensor embedding, DecoderLayer[] layers,
-        Tensor finalNorm, Tensor? lmHead, RotaryEmbedding rope)
+        Norm finalNorm, Tensor? lmHead, RotaryEmbedding rope)
     {
         Config = config;
         Device = device;
@@ -35,6 +38,8 @@ public sealed class CausalLm : IDisposable
         FinalNorm = finalNorm;
         LmHeadWeight = lmHead;
         _rope = rope;
+        if (config.ScaleEmbeddings)
+            _embeddingScale = torch.tensor(Math.Sqrt(config.HiddenSize), dtype, device).DetachFromDisposeScope();
     }
 
     /// <summary>
@@ -55,7 +60,7 @@ public sealed class CausalLm : IDisposable
     /// <summary>The compute dtype (bfloat16 or float32).</summary>
     public ScalarType DType { get; }
     internal Tensor Embedding { get; }
-    internal Tensor FinalNorm { get; }
+    internal Norm FinalNorm { get; }
     internal Tensor? LmHeadWeight { get; }
     internal IReadOnlyList<DecoderLayer> Layers => _layers;
 
@@ -97,9 +102,15 @@ public sealed class CausalLm : IDisposable
         using var scope = torch.NewDisposeScope();
         var hidden = Hidden(inputIds, attentionMask, cache);
         if (positions == LogitPositions.Last) hidden = hidden.narrow(1, hidden.shape[1] - 1, 1);
-        hidden = RmsNorm.Apply(hidden, FinalNorm, Config.RmsNormEps);
         var head = vocabSubset is null ? OutputWeight : OutputWeight.index_select(0, vocabSubset.to(ScalarType.Int64, Device));
-        return F.linear(hidden, head).to(ScalarType.Float32).MoveToOuterDisposeScope();
+        return Logits(FinalNorm.Apply(hidden), head).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>float32 logits of normed hidden states, soft-capped where the family caps them (Gemma 2).</summary>
+    Tensor Logits(Tensor normed, Tensor head)
+    {
+        var logits = F.linear(normed, head).to(ScalarType.Float32);
+        return Config.FinalLogitSoftcap is double cap ? logits.div(Scalars.Of(cap)).tanh().mul(Scalars.Of(cap)) : logits;
     }
 
     /// <summary>
@@ -118,8 +129,7 @@ public sealed class CausalLm : IDisposable
         var hidden = Hidden(inputIds, null, null).narrow(1, 0, t - 1).reshape(b * (t - 1), Config.HiddenSize);
         var picked = scored.to(Device).narrow(1, 1, t - 1).flatten().nonzero().squeeze(1);
         var targets = inputIds.to(ScalarType.Int64, Device).narrow(1, 1, t - 1).flatten().index_select(0, picked);
-        var normed = RmsNorm.Apply(hidden.index_select(0, picked), FinalNorm, Config.RmsNormEps);
-        var logProbs = F.linear(normed, OutputWeight).to(ScalarType.Float32).log_softmax(-1)
+        var logProbs = Logits(FinalNorm.Apply(hidden.index_select(0, picked)), OutputWeight).log_softmax(-1)
             .gather(1, targets.unsqueeze(1)).squeeze(1);
         var rows = picked.div(Scalars.Of(t - 1), rounding_mode: RoundingMode.floor);
         return torch.zeros(b, ScalarType.Float32, Device).index_add(0, rows, logProbs, Scalars.One).MoveToOuterDisposeScope();
@@ -147,9 +157,10 @@ public sealed class CausalLm : IDisposable
 
         // One mask per distinct window, built here so that it outlives each layer's own dispose scope.
         // The CPU attends over many queries through MatmulAttention, which always takes a mask;
-        // the fused kernel needs none for plain causal attention.
+        // the fused kernel needs none for plain causal attention. Soft-capped scores (Gemma 2) are
+        // beyond the fused kernel, so they always take the matmul path.
         int keys = past + (int)t;
-        bool matmul = t > 1 && Device.type == DeviceType.CPU;
+        bool matmul = (t > 1 && Device.type == DeviceType.CPU) || Config.AttentionSoftcap is not null;
         bool causalOnly = !matmul && !padded && (past == 0 || t == 1);
         var masks = new Dictionary<int, Tensor?>();
         foreach (int? window in Config.SlidingWindows.Distinct())
@@ -160,6 +171,7 @@ public sealed class CausalLm : IDisposable
         var ctx = new AttentionContext(cos, sin, masks, IsCausal: causalOnly && t > 1, Matmul: matmul, _adapter);
 
         var x = Embedding.index_select(0, ids.flatten()).view(b, t, Config.HiddenSize);
+        if (_embeddingScale is not null) x = x.mul(_embeddingScale);
         if (cache is not null) cache.Reserve((int)t);
         for (int i = 0; i < _layers.Length; i++)
         {
@@ -205,5 +217,6 @@ public sealed class CausalLm : IDisposable
         FinalNorm.Dispose();
         LmHeadWeight?.Dispose();
         _rope.Dispose();
+        _embeddingScale?.Dispose();
     }
 }

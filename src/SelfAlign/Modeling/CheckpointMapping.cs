@@ -32,6 +32,11 @@ internal static class CheckpointMapping
             owned.Add(fused);
             return fused;
         }
+        Norm LoadNorm(string module)
+        {
+            var names = WeightNames.NormTensors(c, module).ToArray();
+            return new Norm(c.Norm, Load(names[0]), names.Length > 1 ? Load(names[1]) : null, c.NormEps);
+        }
         try
         {
             var rope = new RotaryEmbedding(c, device);
@@ -58,11 +63,13 @@ internal static class CheckpointMapping
                 var mlp = new Mlp(
                     Fuse(p, WeightNames.GateUp(c), "weight"),
                     c.MlpBias ? Fuse(p, WeightNames.GateUp(c), "bias") : null,
-                    Load($"{p}{WeightNames.DownProjection}.weight"),
-                    c.MlpBias ? Load($"{p}{WeightNames.DownProjection}.bias") : null);
-                layers[i] = new DecoderLayer(attention, mlp, Load(p + WeightNames.InputNorm), Load(p + WeightNames.PostAttentionNorm), c.RmsNormEps);
+                    Load($"{p}{WeightNames.Down(c)}.weight"),
+                    c.MlpBias ? Load($"{p}{WeightNames.Down(c)}.bias") : null,
+                    c.Activation, c.GatedMlp);
+                var norms = WeightNames.BlockNorms(c).ToDictionary(n => n.Role, n => LoadNorm(p + n.Name));
+                layers[i] = new DecoderLayer(attention, mlp, norms);
             }
-            return new CausalLm(c, device, dtype, Load(WeightNames.Embedding), layers, Load(WeightNames.FinalNorm),
+            return new CausalLm(c, device, dtype, Load(WeightNames.Embedding), layers, LoadNorm(WeightNames.FinalNorm),
                 c.TieWordEmbeddings ? null : Load(WeightNames.LmHead), rope);
         }
         catch
@@ -97,16 +104,25 @@ internal static class CheckpointMapping
             var mlp = layer.Mlp;
             foreach (var (name, start, rows) in Offsets(WeightNames.GateUp(c)))
             {
-                yield return ($"{p}{name}.weight", mlp.GateUpWeight.narrow(0, start, rows));
-                if (mlp.GateUpBias is not null) yield return ($"{p}{name}.bias", mlp.GateUpBias.narrow(0, start, rows));
+                yield return ($"{p}{name}.weight", mlp.InputWeight.narrow(0, start, rows));
+                if (mlp.InputBias is not null) yield return ($"{p}{name}.bias", mlp.InputBias.narrow(0, start, rows));
             }
-            yield return ($"{p}{WeightNames.DownProjection}.weight", mlp.DownWeight);
-            if (mlp.DownBias is not null) yield return ($"{p}{WeightNames.DownProjection}.bias", mlp.DownBias);
-            yield return (p + WeightNames.InputNorm, layer.InputNorm);
-            yield return (p + WeightNames.PostAttentionNorm, layer.PostAttentionNorm);
+            yield return ($"{p}{WeightNames.Down(c)}.weight", mlp.DownWeight);
+            if (mlp.DownBias is not null) yield return ($"{p}{WeightNames.Down(c)}.bias", mlp.DownBias);
+            foreach (var norm in Norms(c, p, layer)) yield return norm;
         }
-        yield return (WeightNames.FinalNorm, model.FinalNorm);
+        foreach (var norm in NormTensors(WeightNames.FinalNorm, model.FinalNorm)) yield return norm;
         if (model.LmHeadWeight is not null) yield return (WeightNames.LmHead, model.LmHeadWeight);
+    }
+
+    /// <summary>A block's norm tensors in checkpoint order.</summary>
+    static IEnumerable<(string Name, Tensor Tensor)> Norms(ModelConfig c, string prefix, DecoderLayer layer) =>
+        WeightNames.BlockNorms(c).SelectMany(n => NormTensors(prefix + n.Name, layer.Norms[n.Role]));
+
+    static IEnumerable<(string Name, Tensor Tensor)> NormTensors(string module, Norm norm)
+    {
+        yield return (module + ".weight", norm.Weight);
+        if (norm.Bias is not null) yield return (module + ".bias", norm.Bias);
     }
 
     /// <summary>Each projection's first row within the fused tensor.</summary>
@@ -133,18 +149,19 @@ internal static class CheckpointMapping
             string p = WeightNames.Layer(i);
             var layer = model.Layers[i];
             string qkv = WeightNames.Qkv(model.Config)[0].Name, gateUp = WeightNames.GateUp(model.Config)[0].Name;
+            string down = WeightNames.Down(model.Config);
             (string, Tensor?)[] own =
             [
                 ($"{p}{qkv}.weight", layer.Attention.QkvWeight), ($"{p}{qkv}.bias", layer.Attention.QkvBias),
                 ($"{p}{WeightNames.OutputProjection}.weight", layer.Attention.OutputWeight), ($"{p}{WeightNames.OutputProjection}.bias", layer.Attention.OutputBias),
-                ($"{p}{gateUp}.weight", layer.Mlp.GateUpWeight), ($"{p}{gateUp}.bias", layer.Mlp.GateUpBias),
-                ($"{p}{WeightNames.DownProjection}.weight", layer.Mlp.DownWeight), ($"{p}{WeightNames.DownProjection}.bias", layer.Mlp.DownBias),
-                (p + WeightNames.InputNorm, layer.InputNorm), (p + WeightNames.PostAttentionNorm, layer.PostAttentionNorm),
+                ($"{p}{gateUp}.weight", layer.Mlp.InputWeight), ($"{p}{gateUp}.bias", layer.Mlp.InputBias),
+                ($"{p}{down}.weight", layer.Mlp.DownWeight), ($"{p}{down}.bias", layer.Mlp.DownBias),
             ];
             foreach (var (name, t) in own)
                 if (t is not null) yield return (name, t);
+            foreach (var norm in Norms(model.Config, p, layer)) yield return norm;
         }
-        yield return (WeightNames.FinalNorm, model.FinalNorm);
+        foreach (var norm in NormTensors(WeightNames.FinalNorm, model.FinalNorm)) yield return norm;
         if (model.LmHeadWeight is not null) yield return (WeightNames.LmHead, model.LmHeadWeight);
     }
 }

@@ -27,9 +27,18 @@ internal sealed class ConfigReader(JsonObject json, string file, string prefix =
     public int Int(string name) => OptionalInt(name) ?? throw Missing(name);
     public double Double(string name) => OptionalDouble(name) ?? throw Missing(name);
 
+    /// <summary>Whether the field is written at all, even as null.</summary>
+    public bool Has(string name) => json.ContainsKey(name);
+
     public string? OptionalString(string name) => Scalar(name, JsonValueKind.String)?.GetValue<string>();
     public bool? OptionalBool(string name) => Scalar(name, JsonValueKind.True)?.GetValue<bool>();
-    public double? OptionalDouble(string name) => Scalar(name, JsonValueKind.Number)?.GetValue<double>();
+    // A node built in code may hold an int; its JSON text reads as a double either way.
+    public double? OptionalDouble(string name) => Scalar(name, JsonValueKind.Number) switch
+    {
+        null => null,
+        var v when v.TryGetValue<double>(out double d) => d,
+        var v => double.Parse(v.ToJsonString(), System.Globalization.CultureInfo.InvariantCulture),
+    };
 
     public int? OptionalInt(string name) => Scalar(name, JsonValueKind.Number) switch
     {

@@ -22,6 +22,28 @@ public sealed record RopeScaling(
     IReadOnlyList<double>? LongFactor = null,
     double AttentionFactor = 1);
 
+/// <summary>How a family normalizes the residual stream.</summary>
+public enum NormKind
+{
+    /// <summary>RMSNorm scaled by its weight (Llama, Mistral, Qwen, Phi-3).</summary>
+    Rms,
+    /// <summary>RMSNorm scaled by (1 + weight), computed in float32 before rounding (Gemma).</summary>
+    RmsOffset,
+    /// <summary>LayerNorm with weight and bias (Starcoder2).</summary>
+    LayerNorm,
+}
+
+/// <summary>The MLP's activation function.</summary>
+public enum Activation
+{
+    /// <summary>x · sigmoid(x) (<c>silu</c>).</summary>
+    Silu,
+    /// <summary>Exact GELU with erf (<c>gelu</c>).</summary>
+    Gelu,
+    /// <summary>GELU's tanh approximation (<c>gelu_pytorch_tanh</c>, <c>gelu_new</c>).</summary>
+    GeluTanh,
+}
+
 /// <summary>
 /// The architecture of a decoder-only model, read from a Hugging Face <c>config.json</c>.
 /// One record describes every supported family; the families differ only in the flags.
@@ -29,9 +51,9 @@ public sealed record RopeScaling(
 public sealed record ModelConfig
 {
     /// <summary>The families this transformer implements.</summary>
-    public static readonly IReadOnlyList<string> SupportedModelTypes = ["llama", "mistral", "phi3", "qwen2", "qwen3"];
+    public static readonly IReadOnlyList<string> SupportedModelTypes = ["gemma", "gemma2", "llama", "mistral", "phi3", "qwen2", "qwen3", "starcoder2"];
 
-    /// <summary><c>model_type</c>: llama, mistral, phi3, qwen2 or qwen3.</summary>
+    /// <summary><c>model_type</c>: one of <see cref="SupportedModelTypes"/>.</summary>
     public required string ModelType { get; init; }
     /// <summary><c>hidden_size</c>: width of the residual stream.</summary>
     public required int HiddenSize { get; init; }
@@ -43,12 +65,24 @@ public sealed record ModelConfig
     public required int NumKvHeads { get; init; }
     /// <summary><c>head_dim</c>, or hidden size / heads when absent.</summary>
     public required int HeadDim { get; init; }
-    /// <summary><c>intermediate_size</c>: width of the SwiGLU MLP.</summary>
+    /// <summary><c>intermediate_size</c>: width of the MLP.</summary>
     public required int IntermediateSize { get; init; }
     /// <summary><c>vocab_size</c>.</summary>
     public required int VocabSize { get; init; }
-    /// <summary><c>rms_norm_eps</c>.</summary>
-    public double RmsNormEps { get; init; } = 1e-6;
+    /// <summary><c>rms_norm_eps</c>, or Starcoder2's <c>norm_epsilon</c>.</summary>
+    public double NormEps { get; init; } = 1e-6;
+    /// <summary>The MLP's activation: <c>hidden_act</c>, or Gemma's <c>hidden_activation</c>.</summary>
+    public Activation Activation { get; init; } = Activation.Silu;
+    /// <summary>Dimensions of each head that RoPE rotates (the first ones): head_dim times Phi-3's <c>partial_rotary_factor</c>.</summary>
+    public int RotaryDim { get => _rotaryDim ?? HeadDim; init => _rotaryDim = value; }
+    readonly int? _rotaryDim;
+    /// <summary>The factor on query-key dot products: <c>query_pre_attn_scalar</c>^-1/2 (Gemma 2), else head_dim^-1/2.</summary>
+    public double QueryScale { get => _queryScale ?? 1 / Math.Sqrt(HeadDim); init => _queryScale = value; }
+    readonly double? _queryScale;
+    /// <summary>Gemma 2's <c>attn_logit_softcapping</c>: scores become cap · tanh(scores / cap) before the mask; null for none.</summary>
+    public double? AttentionSoftcap { get; init; }
+    /// <summary>Gemma 2's <c>final_logit_softcapping</c>: logits become cap · tanh(logits / cap); null for none.</summary>
+    public double? FinalLogitSoftcap { get; init; }
     /// <summary><c>rope_theta</c>: RoPE base.</summary>
     public double RopeTheta { get; init; } = 10000;
     /// <summary><c>rope_scaling</c>, or null for plain RoPE.</summary>
@@ -79,6 +113,26 @@ public sealed record ModelConfig
     /// <summary>The checkpoint stores q/k/v as one <c>qkv_proj</c> and gate/up as one <c>gate_up_proj</c> (Phi-3).</summary>
     public bool FusedProjections => ModelType == "phi3";
 
+    /// <summary>The residual stream's norm: (1 + w) RMSNorm for Gemma, LayerNorm for Starcoder2, RMSNorm otherwise.</summary>
+    public NormKind Norm => ModelType switch
+    {
+        "gemma" or "gemma2" => NormKind.RmsOffset,
+        "starcoder2" => NormKind.LayerNorm,
+        _ => NormKind.Rms,
+    };
+
+    /// <summary>A gated MLP, down(act(gate(x)) · up(x)); Starcoder2's is c_proj(act(c_fc(x))).</summary>
+    public bool GatedMlp => ModelType != "starcoder2";
+
+    /// <summary>Embeddings are multiplied by √hidden, rounded to the compute dtype (Gemma).</summary>
+    public bool ScaleEmbeddings => ModelType is "gemma" or "gemma2";
+
+    /// <summary>
+    /// Gemma 2's extra norms: attention and MLP outputs are normed before they join the residual
+    /// stream, and the MLP's input norm is <c>pre_feedforward_layernorm</c>.
+    /// </summary>
+    public bool SandwichNorms => ModelType == "gemma2";
+
     /// <summary>Rows of the fused q/k/v projection: query heads, then key heads, then value heads.</summary>
     public int QkvSize => (NumHeads + 2 * NumKvHeads) * HeadDim;
 
@@ -95,9 +149,7 @@ public sealed record ModelConfig
         string type = r.String("model_type");
         if (!SupportedModelTypes.Contains(type))
             throw new ModelFormatException(file, $"field 'model_type': unsupported value '{type}' (supported: {string.Join(", ", SupportedModelTypes)})");
-        string act = r.OptionalString("hidden_act") ?? "silu";
-        if (act != "silu")
-            throw new ModelFormatException(file, $"field 'hidden_act': unsupported value '{act}' (only silu)");
+        bool gemma = type is "gemma" or "gemma2";
 
         int hidden = r.Int("hidden_size");
         int heads = r.Int("num_attention_heads");
@@ -114,13 +166,13 @@ public sealed record ModelConfig
             ?? (ropeParameters is null ? null : new ConfigReader(ropeParameters, file, "rope_parameters.").OptionalDouble("rope_theta"))
             ?? 10000;
         int maxPositions = r.OptionalInt("max_position_embeddings") ?? DefaultMaxPositions(type);
+        int rotaryDim = ReadRotaryDim(r, ropeParameters, type, headDim);
         RopeScaling? scaling = ReadRopeScaling(r.OptionalObject("rope_scaling") ?? ropeParameters, file,
             ropeParameters is not null && r.OptionalObject("rope_scaling") is null ? "rope_parameters" : "rope_scaling",
-            maxPositions, r.OptionalInt("original_max_position_embeddings"), headDim);
-        if (r.OptionalDouble("partial_rotary_factor") is double partial && partial != 1)
-            throw new ModelFormatException(file, $"field 'partial_rotary_factor': {partial} is not supported (only 1, RoPE over the whole head)");
+            maxPositions, r.OptionalInt("original_max_position_embeddings"), rotaryDim);
 
         bool attentionBias = r.OptionalBool("attention_bias") ?? false;
+        bool useBias = type == "starcoder2" && (r.OptionalBool("use_bias") ?? true);
         return new ModelConfig
         {
             ModelType = type,
@@ -131,13 +183,19 @@ public sealed record ModelConfig
             HeadDim = headDim,
             IntermediateSize = r.Int("intermediate_size"),
             VocabSize = r.Int("vocab_size"),
-            RmsNormEps = r.OptionalDouble("rms_norm_eps") ?? 1e-6,
+            NormEps = type == "starcoder2" ? r.OptionalDouble("norm_epsilon") ?? 1e-5 : r.OptionalDouble("rms_norm_eps") ?? 1e-6,
+            Activation = ReadActivation(r, type),
+            RotaryDim = rotaryDim,
+            QueryScale = 1 / Math.Sqrt(type == "gemma2" ? r.OptionalDouble("query_pre_attn_scalar") ?? 256 : headDim),
+            AttentionSoftcap = type == "gemma2" ? Softcap(r, "attn_logit_softcapping", 50) : null,
+            FinalLogitSoftcap = type == "gemma2" ? Softcap(r, "final_logit_softcapping", 30) : null,
             RopeTheta = theta,
             RopeScaling = scaling,
-            TieWordEmbeddings = r.OptionalBool("tie_word_embeddings") ?? false,
-            AttentionBias = type == "qwen2" || (type != "mistral" && attentionBias),
-            OutputBias = type is "llama" or "qwen3" && attentionBias,
-            MlpBias = type == "llama" && (r.OptionalBool("mlp_bias") ?? false),
+            // Each family's config class has its own default for tying (Gemma's and Starcoder2's tie).
+            TieWordEmbeddings = r.OptionalBool("tie_word_embeddings") ?? (gemma || type == "starcoder2"),
+            AttentionBias = type == "qwen2" || useBias || (type is not ("mistral" or "starcoder2") && attentionBias),
+            OutputBias = useBias || (type is "llama" or "qwen3" or "gemma" or "gemma2" && attentionBias),
+            MlpBias = useBias || (type == "llama" && (r.OptionalBool("mlp_bias") ?? false)),
             QkNorm = type == "qwen3",
             MaxPositionEmbeddings = maxPositions,
             SlidingWindows = ReadSlidingWindows(r, type, layers),
@@ -151,13 +209,45 @@ public sealed record ModelConfig
     static int DefaultMaxPositions(string type) => type switch
     {
         "mistral" => 4096 * 32,
-        "phi3" => 4096,
+        "phi3" or "starcoder2" => 4096,
+        "gemma" or "gemma2" => 8192,
         "qwen2" or "qwen3" => 32768,
         _ => 2048,
     };
 
+    // Gemma's published code takes hidden_activation and, where a config lacks it, the tanh GELU the
+    // models were trained with (early Gemma configs say "gelu" in hidden_act, which it ignores).
+    static Activation ReadActivation(ConfigReader r, string type)
+    {
+        string field = type is "gemma" or "gemma2" ? "hidden_activation" : "hidden_act";
+        string act = r.OptionalString(field) ?? (type switch { "gemma" or "gemma2" or "starcoder2" => "gelu_pytorch_tanh", _ => "silu" });
+        return act switch
+        {
+            "silu" or "swish" => Activation.Silu,
+            "gelu" => Activation.Gelu,
+            "gelu_pytorch_tanh" or "gelu_new" => Activation.GeluTanh,
+            _ => throw new ModelFormatException(r.File, $"field '{field}': unsupported value '{act}' (supported: silu, gelu, gelu_pytorch_tanh, gelu_new)"),
+        };
+    }
+
+    // Absent means the config class's default; an explicit null turns the capping off.
+    static double? Softcap(ConfigReader r, string name, double fallback) => r.Has(name) ? r.OptionalDouble(name) : fallback;
+
+    // Phi-3 (e.g. Phi-4-mini) may rotate only the first part of each head; transformers 5 keeps the factor in rope_parameters.
+    static int ReadRotaryDim(ConfigReader r, JsonObject? ropeParameters, string type, int headDim)
+    {
+        double factor = r.OptionalDouble("partial_rotary_factor")
+            ?? (ropeParameters is null ? null : new ConfigReader(ropeParameters, r.File, "rope_parameters.").OptionalDouble("partial_rotary_factor"))
+            ?? 1;
+        if (factor == 1) return headDim;
+        if (type != "phi3" || !(factor > 0 && factor < 1))
+            throw new ModelFormatException(r.File, $"field 'partial_rotary_factor': {factor} is not supported for {type} (phi3 takes a factor in (0, 1]; other families rotate whole heads)");
+        int dim = (int)(headDim * factor);
+        return dim % 2 == 0 ? dim : throw new ModelFormatException(r.File, $"field 'partial_rotary_factor': {factor} of head_dim {headDim} gives {dim} rotary dimensions, not an even number");
+    }
+
     // Phi-3 keeps original_max_position_embeddings beside max_position_embeddings, not in rope_scaling.
-    static RopeScaling? ReadRopeScaling(JsonObject? node, string file, string field, int maxPositions, int? originalPositions, int headDim)
+    static RopeScaling? ReadRopeScaling(JsonObject? node, string file, string field, int maxPositions, int? originalPositions, int rotaryDim)
     {
         if (node is null) return null;
         var r = new ConfigReader(node, file, field + ".");
@@ -179,8 +269,8 @@ public sealed record ModelConfig
                 IReadOnlyList<double> Factors(string name)
                 {
                     var list = r.DoubleList(name);
-                    return list.Count == headDim / 2 ? list
-                        : throw new ModelFormatException(file, $"field '{field}.{name}': {list.Count} values for {headDim / 2} frequencies");
+                    return list.Count == rotaryDim / 2 ? list
+                        : throw new ModelFormatException(file, $"field '{field}.{name}': {list.Count} values for {rotaryDim / 2} frequencies");
                 }
                 return new RopeScaling("longrope", factor, OriginalMaxPositionEmbeddings: original, ShortFactor: Factors("short_factor"),
                     LongFactor: Factors("long_factor"), AttentionFactor: attention);
@@ -190,13 +280,14 @@ public sealed record ModelConfig
         }
     }
 
-    // Mistral and Phi-3 slide every layer; Qwen2/3 only when use_sliding_window is set, and then only the
-    // layers from max_window_layers on. An explicit layer_types list overrides both.
+    // Mistral, Phi-3 and Starcoder2 slide every layer; Gemma 2 every other one, from the first; Qwen2/3 only
+    // when use_sliding_window is set, and then only the layers from max_window_layers on. An explicit
+    // layer_types list overrides them all.
     static IReadOnlyList<int?> ReadSlidingWindows(ConfigReader r, string type, int layers)
     {
-        int? window = r.OptionalInt("sliding_window");
+        int? window = r.OptionalInt("sliding_window") ?? (type == "gemma2" ? 4096 : null);
         if (type is "qwen2" or "qwen3" && !(r.OptionalBool("use_sliding_window") ?? false)) window = null;
-        if (type == "llama") window = null;
+        if (type is "llama" or "gemma") window = null;
         var layerTypes = r.OptionalStringList("layer_types");
         if (layerTypes is not null)
         {
@@ -204,7 +295,8 @@ public sealed record ModelConfig
                 throw new ModelFormatException(r.File, $"field 'layer_types': {layerTypes.Count} entries for {layers} layers");
             return layerTypes.Select(t => t == "sliding_attention" ? window : null).ToArray();
         }
-        int firstSliding = type is "mistral" or "phi3" ? 0 : r.OptionalInt("max_window_layers") ?? 28;
+        if (type == "gemma2") return Enumerable.Range(0, layers).Select(i => i % 2 == 0 ? window : null).ToArray();
+        int firstSliding = type is "mistral" or "phi3" or "starcoder2" ? 0 : r.OptionalInt("max_window_layers") ?? 28;
         return Enumerable.Range(0, layers).Select(i => i >= firstSliding ? window : null).ToArray();
     }
 }

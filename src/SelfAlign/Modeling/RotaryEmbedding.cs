@@ -5,7 +5,8 @@ namespace SelfAlign.Modeling;
 
 /// <summary>
 /// Rotary position embedding in the "rotate half" layout of Hugging Face checkpoints, with the
-/// <c>linear</c>, <c>llama3</c> and <c>longrope</c> frequency scalings.
+/// <c>linear</c>, <c>llama3</c> and <c>longrope</c> frequency scalings, over the whole head or
+/// (partial rotary) its first <see cref="ModelConfig.RotaryDim"/> dimensions.
 /// </summary>
 internal sealed class RotaryEmbedding : IDisposable
 {
@@ -15,10 +16,12 @@ internal sealed class RotaryEmbedding : IDisposable
     readonly int _original;
     readonly double _attentionFactor = 1;
     readonly int _headDim;
+    readonly int _rotaryDim;
 
     public RotaryEmbedding(ModelConfig config, Device device)
     {
         _headDim = config.HeadDim;
+        _rotaryDim = config.RotaryDim;
         using var cpu = InverseFrequencies(config);
         _invFreq = cpu.to(device);
         if (config.RopeScaling is { Type: "longrope" } s)
@@ -31,12 +34,12 @@ internal sealed class RotaryEmbedding : IDisposable
     }
 
     /// <summary>
-    /// The per-pair rotation frequencies [head_dim / 2], float32, computed in float32 as the reference does;
+    /// The per-pair rotation frequencies [rotary_dim / 2], float32, computed in float32 as the reference does;
     /// <paramref name="longContext"/> picks longrope's long factors.
     /// </summary>
     public static Tensor InverseFrequencies(ModelConfig config, bool longContext = false)
     {
-        int d = config.HeadDim;
+        int d = config.RotaryDim;
         using var exponent = torch.arange(Scalars.Of(0L), Scalars.Of(d), Scalars.Of(2L), ScalarType.Int64).to(ScalarType.Float32).div_(Scalars.Of(d));
         using var theta = torch.tensor(config.RopeTheta);
         using var power = torch.pow(theta, exponent);
@@ -79,7 +82,7 @@ internal sealed class RotaryEmbedding : IDisposable
     }
 
     /// <summary>
-    /// The cos and signed sin tables for positions [batch, seq], shaped [batch, 1, seq, head_dim]
+    /// The cos and signed sin tables for positions [batch, seq], shaped [batch, 1, seq, rotary_dim]
     /// in <paramref name="dtype"/>. The sin table carries the sign of "rotate half" so that
     /// applying it needs one roll instead of a split, a negation and a concatenation.
     /// </summary>
@@ -99,15 +102,27 @@ internal sealed class RotaryEmbedding : IDisposable
         }
         cos = cos.to(dtype);
         sin = sin.to(dtype);
-        int half = _headDim / 2;
+        int half = _rotaryDim / 2;
         var sinSigned = torch.cat([sin.narrow(-1, 0, half).neg(), sin.narrow(-1, half, half)], -1);
         return (cos.MoveToOuterDisposeScope(), sinSigned.MoveToOuterDisposeScope());
     }
 
-    /// <summary>x * cos + rotate_half(x) * sin, with rotate_half(x) * sin == roll(x) * sinSigned exactly.</summary>
+    /// <summary>
+    /// x * cos + rotate_half(x) * sin, with rotate_half(x) * sin == roll(x) * sinSigned exactly; with
+    /// partial rotary, on the first rotary_dim dimensions while the rest pass through.
+    /// </summary>
     public Tensor Apply(Tensor x, Tensor cos, Tensor sinSigned)
     {
-        using var rotated = x.roll(_headDim / 2, -1);
+        if (_rotaryDim == _headDim) return Rotate(x, cos, sinSigned);
+        using var rotary = x.narrow(-1, 0, _rotaryDim);
+        using var rotated = Rotate(rotary, cos, sinSigned);
+        using var pass = x.narrow(-1, _rotaryDim, _headDim - _rotaryDim);
+        return torch.cat([rotated, pass], -1);
+    }
+
+    Tensor Rotate(Tensor x, Tensor cos, Tensor sinSigned)
+    {
+        using var rotated = x.roll(_rotaryDim / 2, -1);
         using var a = x.mul(cos);
         using var b = rotated.mul_(sinSigned);
         return a.add(b, Scalars.One);

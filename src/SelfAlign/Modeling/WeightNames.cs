@@ -1,16 +1,29 @@
 namespace SelfAlign.Modeling;
 
+/// <summary>The place of a norm in a block.</summary>
+public enum NormRole
+{
+    /// <summary>Before attention (<c>input_layernorm</c>).</summary>
+    Input,
+    /// <summary>On attention's output, before the residual add (Gemma 2's <c>post_attention_layernorm</c>).</summary>
+    AttentionOutput,
+    /// <summary>Before the MLP (<c>post_attention_layernorm</c>; Gemma 2's <c>pre_feedforward_layernorm</c>).</summary>
+    PreMlp,
+    /// <summary>On the MLP's output, before the residual add (Gemma 2's <c>post_feedforward_layernorm</c>).</summary>
+    MlpOutput,
+}
+
 /// <summary>
-/// The Hugging Face tensor names of a decoder-only checkpoint, in one place. Every family this
-/// transformer supports uses the same names, except that Phi-3 stores q/k/v and gate/up fused;
-/// the flags of <see cref="ModelConfig"/> say which exist.
+/// The Hugging Face tensor names of a decoder-only checkpoint, in one place. The families share
+/// most names; Phi-3 stores q/k/v and gate/up fused, Starcoder2 names its MLP c_fc and c_proj,
+/// Gemma 2 has four norms per block; the flags of <see cref="ModelConfig"/> say which exist.
 /// </summary>
 public static class WeightNames
 {
     /// <summary>Token embedding matrix [vocab, hidden].</summary>
     public const string Embedding = "model.embed_tokens.weight";
-    /// <summary>Final RMSNorm weight [hidden].</summary>
-    public const string FinalNorm = "model.norm.weight";
+    /// <summary>The final norm module: its weight [hidden] and, for LayerNorm, bias.</summary>
+    public const string FinalNorm = "model.norm";
     /// <summary>Output projection [vocab, hidden]; absent when embeddings are tied.</summary>
     public const string LmHead = "lm_head.weight";
 
@@ -32,15 +45,26 @@ public static class WeightNames
     public const string QueryNorm = "self_attn.q_norm.weight";
     /// <summary>Qwen3's per-head key norm.</summary>
     public const string KeyNorm = "self_attn.k_norm.weight";
-    /// <summary>The checkpoint's MLP input projections with their rows, in fused order: gate_proj, up_proj, or Phi-3's gate_up_proj.</summary>
+    /// <summary>
+    /// The checkpoint's MLP input projections with their rows, in fused order: gate_proj, up_proj, Phi-3's
+    /// gate_up_proj, or Starcoder2's ungated c_fc.
+    /// </summary>
     public static IReadOnlyList<(string Name, long Rows)> GateUp(ModelConfig c) =>
-        c.FusedProjections ? [("mlp.gate_up_proj", 2L * c.IntermediateSize)] : [("mlp.gate_proj", c.IntermediateSize), ("mlp.up_proj", c.IntermediateSize)];
-    /// <summary>The MLP output projection.</summary>
-    public const string DownProjection = "mlp.down_proj";
-    /// <summary>Norm before attention.</summary>
-    public const string InputNorm = "input_layernorm.weight";
-    /// <summary>Norm before the MLP.</summary>
-    public const string PostAttentionNorm = "post_attention_layernorm.weight";
+        c.FusedProjections ? [("mlp.gate_up_proj", 2L * c.IntermediateSize)]
+        : c.GatedMlp ? [("mlp.gate_proj", c.IntermediateSize), ("mlp.up_proj", c.IntermediateSize)]
+        : [("mlp.c_fc", c.IntermediateSize)];
+    /// <summary>The MLP output projection: down_proj, or Starcoder2's c_proj.</summary>
+    public static string Down(ModelConfig c) => c.GatedMlp ? "mlp.down_proj" : "mlp.c_proj";
+
+    /// <summary>The norm modules of a block with their roles, in checkpoint order.</summary>
+    public static IReadOnlyList<(NormRole Role, string Name)> BlockNorms(ModelConfig c) => c.SandwichNorms
+        ? [(NormRole.Input, "input_layernorm"), (NormRole.AttentionOutput, "post_attention_layernorm"),
+           (NormRole.PreMlp, "pre_feedforward_layernorm"), (NormRole.MlpOutput, "post_feedforward_layernorm")]
+        : [(NormRole.Input, "input_layernorm"), (NormRole.PreMlp, "post_attention_layernorm")];
+
+    /// <summary>The tensors of a norm module: <c>.weight</c>, and <c>.bias</c> for LayerNorm.</summary>
+    public static IEnumerable<string> NormTensors(ModelConfig c, string module) =>
+        c.Norm == NormKind.LayerNorm ? [module + ".weight", module + ".bias"] : [module + ".weight"];
 
     /// <summary>
     /// Every tensor name and shape a checkpoint of this architecture holds, in the order Hugging
@@ -70,12 +94,14 @@ public static class WeightNames
                 yield return ($"{p}{name}.weight", [rows, h]);
                 if (c.MlpBias) yield return ($"{p}{name}.bias", [rows]);
             }
-            yield return ($"{p}{DownProjection}.weight", [h, m]);
-            if (c.MlpBias) yield return ($"{p}{DownProjection}.bias", [h]);
-            yield return (p + InputNorm, [h]);
-            yield return (p + PostAttentionNorm, [h]);
+            yield return ($"{p}{Down(c)}.weight", [h, m]);
+            if (c.MlpBias) yield return ($"{p}{Down(c)}.bias", [h]);
+            foreach (var (_, norm) in BlockNorms(c))
+                foreach (string name in NormTensors(c, p + norm))
+                    yield return (name, [h]);
         }
-        yield return (FinalNorm, [h]);
+        foreach (string name in NormTensors(c, FinalNorm))
+            yield return (name, [h]);
         if (!c.TieWordEmbeddings) yield return (LmHead, [c.VocabSize, h]);
     }
 }

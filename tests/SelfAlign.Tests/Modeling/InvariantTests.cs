@@ -27,6 +27,10 @@ public sealed class InvariantTests(ITestOutputHelper output)
     [InlineData("qwen2", null)]
     [InlineData("qwen3", null)]
     [InlineData("mistral", 4)]
+    [InlineData("phi3", 4)]
+    [InlineData("gemma", null)]
+    [InlineData("gemma2", 4)]
+    [InlineData("starcoder2", 4)]
     public void CachedIncrementalDecodingEqualsFullForward(string type, int? window)
     {
         using var model = TestModels.Random(TestModels.Tiny(type, window));
@@ -41,10 +45,13 @@ public sealed class InvariantTests(ITestOutputHelper output)
         AssertClose(full, incremental, Float32Tolerance, $"{type} cached vs full");
     }
 
-    [Fact]
-    public void LeftPaddedBatchEqualsEachSequenceAlone()
+    [Theory]
+    [InlineData("qwen3")]
+    [InlineData("gemma2")]
+    [InlineData("starcoder2")]
+    public void LeftPaddedBatchEqualsEachSequenceAlone(string type)
     {
-        using var model = TestModels.Random(TestModels.Tiny("qwen3"));
+        using var model = TestModels.Random(TestModels.Tiny(type, type == "qwen3" ? null : 5));
         int[] lengths = [7, 4, 9];
         int max = lengths.Max();
         var rows = lengths.Select((n, i) => Ids(1, n, model.Config.VocabSize, 10 + i)).ToArray();

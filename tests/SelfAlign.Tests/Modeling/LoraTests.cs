@@ -44,11 +44,13 @@ public sealed class LoraTests : IDisposable
     }
 
     [Theory]
-    [InlineData(false, null)]
-    [InlineData(true, new[] { "q_proj", "v_proj", "down_proj" })]
-    public void MergedWeightsGiveTheAdaptedLogits(bool rsLora, string[]? targets)
+    [InlineData("qwen2", false, null)]
+    [InlineData("qwen2", true, new[] { "q_proj", "v_proj", "down_proj" })]
+    [InlineData("gemma2", false, null)]
+    [InlineData("starcoder2", false, null)]
+    public void MergedWeightsGiveTheAdaptedLogits(string type, bool rsLora, string[]? targets)
     {
-        using var model = TestModels.Random(TestModels.Tiny("qwen2"));
+        using var model = TestModels.Random(TestModels.Tiny(type));
         using var ids = Ids(model);
         using var adapter = LoraAdapter.Create(model.Config, new LoraConfig(4, 8, 0, targets, rsLora), seed: 2);
         Randomize(adapter);
@@ -102,6 +104,29 @@ public sealed class LoraTests : IDisposable
         using var actual = model.Forward(ids);
         Assert.Equal(0, TestModels.MaxAbsDiff(expected, actual));
         return reloaded;
+    }
+
+    [Theory]
+    [InlineData("gemma2", new[] { "q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj" })]
+    [InlineData("starcoder2", new[] { "q_proj", "k_proj", "v_proj", "o_proj", "c_fc", "c_proj" })]
+    public void AdaptersTargetEachFamilysOwnProjections(string type, string[] projections)
+    {
+        using var model = TestModels.Random(TestModels.Tiny(type));
+        using var ids = Ids(model);
+        using var adapter = LoraAdapter.Create(model.Config, new LoraConfig(4, 8, 0), seed: 4);
+        Randomize(adapter);
+        model.Adapter = adapter;
+        using var expected = model.Forward(ids);
+        PeftAdapter.Save(adapter, _dir, "base-model");
+        var config = JsonNode.Parse(File.ReadAllText(Path.Combine(_dir, PeftAdapter.ConfigFile)))!;
+        Assert.Equal(projections, config["target_modules"]!.AsArray().Select(n => (string)n!));
+        if (type == "starcoder2")
+        {
+            using var file = SafetensorsFile.Open(Path.Combine(_dir, PeftAdapter.WeightsFile));
+            Assert.Equal([96L, 4], file.Tensors["base_model.model.model.layers.0.mlp.c_fc.lora_B.weight"].Shape);
+            Assert.Equal([4L, 96], file.Tensors["base_model.model.model.layers.0.mlp.c_proj.lora_A.weight"].Shape);
+        }
+        using var _ = AssertReloadsExactly(model, ids, expected);
     }
 
     [Fact]

@@ -29,7 +29,7 @@ public sealed class MatmulAttentionTests
         allowed = allowed.logical_or(key.eq(query).unsqueeze(0)).unsqueeze(1);
         var bias = zeros(allowed.shape).masked_fill_(allowed.logical_not(), double.NegativeInfinity);
 
-        var got = MatmulAttention.Apply(q, k, v, bias);
+        var got = MatmulAttention.Apply(q, k, v, bias, 1 / Math.Sqrt(d));
         var repeat = (Tensor x) => x.repeat_interleave(heads / kvHeads, 1);
         var expected = F.scaled_dot_product_attention(q, repeat(k), repeat(v), allowed);
         Assert.Equal(expected.shape, got.shape);

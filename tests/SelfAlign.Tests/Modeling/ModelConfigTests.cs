@@ -64,10 +64,67 @@ public sealed class ModelConfigTests
             WeightNames.Expected(phi3).Select(w => w.Name).Where(n => n.StartsWith("model.layers.0.") && n.Contains("proj") && !n.Contains("down")));
         Assert.Equal(3821079552L, WeightNames.Expected(phi3).Sum(w => w.Shape.Aggregate(1L, (x, y) => x * y)));   // Phi-3-mini's 3.8B
 
-        var e = Assert.Throws<ModelFormatException>(() => Parse($$$"""{"model_type": "phi3", {{{Shape}}}, "partial_rotary_factor": 0.75}"""));
-        Assert.Contains("partial_rotary_factor", e.Message);
-        e = Assert.Throws<ModelFormatException>(() => Parse($$$"""{"model_type": "phi3", {{{Shape}}}, "rope_scaling": {"type": "longrope", "short_factor": [1], "long_factor": [1]}}"""));
+        var e = Assert.Throws<ModelFormatException>(() => Parse($$$"""{"model_type": "phi3", {{{Shape}}}, "rope_scaling": {"type": "longrope", "short_factor": [1], "long_factor": [1]}}"""));
         Assert.Contains("1 values for 8 frequencies", e.Message);
+    }
+
+    [Fact]
+    public void PartialRotaryIsPhi3s()
+    {
+        // head_dim 16: 0.75 rotates 12 dimensions, 6 frequencies, also where transformers 5 writes it.
+        Assert.Equal(12, Parse($$$"""{"model_type": "phi3", {{{Shape}}}, "partial_rotary_factor": 0.75}""").RotaryDim);
+        Assert.Equal(8, Parse($$$"""{"model_type": "phi3", {{{Shape}}}, "rope_parameters": {"rope_theta": 10000, "partial_rotary_factor": 0.5}}""").RotaryDim);
+        Assert.Equal(16, Parse($$$"""{"model_type": "llama", {{{Shape}}}}""").RotaryDim);
+        var e = Assert.Throws<ModelFormatException>(() => Parse($$$"""{"model_type": "phi3", {{{Shape}}}, "partial_rotary_factor": 0.75, "rope_scaling": {"type": "longrope", "short_factor": [1, 1, 1, 1, 1, 1, 1, 1], "long_factor": [1, 1, 1, 1, 1, 1, 1, 1]}}"""));
+        Assert.Contains("8 values for 6 frequencies", e.Message);
+        e = Assert.Throws<ModelFormatException>(() => Parse($$$"""{"model_type": "llama", {{{Shape}}}, "partial_rotary_factor": 0.5}"""));
+        Assert.Contains("partial_rotary_factor", e.Message);
+    }
+
+    static long Parameters(ModelConfig c) => WeightNames.Expected(c).Sum(w => w.Shape.Aggregate(1L, (x, y) => x * y));
+
+    [Fact]
+    public void GemmaStarcoder2AndPhi3ConfigsParseToTheirPublishedSizes()
+    {
+        var gemma2 = ModelConfig.Load(Path.Combine(TestModels.Configs, "gemma-2-2b", "config.json"));
+        Assert.Equal(2614341888L, Parameters(gemma2));   // Gemma-2-2B's 2.6B
+        Assert.Equal((NormKind.RmsOffset, Activation.GeluTanh, true, true, true), (gemma2.Norm, gemma2.Activation, gemma2.GatedMlp, gemma2.SandwichNorms, gemma2.TieWordEmbeddings));
+        Assert.Equal((50.0, 30.0, 1 / 16.0), (gemma2.AttentionSoftcap, gemma2.FinalLogitSoftcap, gemma2.QueryScale));
+        Assert.Equal([4096, null, 4096, null], gemma2.SlidingWindows.Take(4));
+        Assert.Equal(["model.layers.0.input_layernorm.weight", "model.layers.0.post_attention_layernorm.weight",
+            "model.layers.0.pre_feedforward_layernorm.weight", "model.layers.0.post_feedforward_layernorm.weight"],
+            WeightNames.Expected(gemma2).Select(w => w.Name).Where(n => n.StartsWith("model.layers.0.") && n.Contains("layernorm")));
+
+        var starcoder2 = ModelConfig.Load(Path.Combine(TestModels.Configs, "starcoder2-3b", "config.json"));
+        Assert.Equal(3030371328L, Parameters(starcoder2));   // Starcoder2-3B's 3.03B
+        Assert.Equal((NormKind.LayerNorm, 1e-5, false, true), (starcoder2.Norm, starcoder2.NormEps, starcoder2.GatedMlp, starcoder2.TieWordEmbeddings));
+        Assert.True(starcoder2.AttentionBias && starcoder2.OutputBias && starcoder2.MlpBias);
+        Assert.All(starcoder2.SlidingWindows, w => Assert.Equal(4096, w));
+        Assert.Contains("model.norm.bias", WeightNames.Expected(starcoder2).Select(w => w.Name));
+        Assert.Contains("model.layers.29.mlp.c_proj.bias", WeightNames.Expected(starcoder2).Select(w => w.Name));
+
+        var phi3 = ModelConfig.Load(Path.Combine(TestModels.Configs, "phi-3-mini-4k", "config.json"));
+        Assert.Equal(3821079552L, Parameters(phi3));
+        Assert.Null(phi3.RopeScaling);
+        Assert.All(phi3.SlidingWindows, w => Assert.Equal(2047, w));
+    }
+
+    [Fact]
+    public void GemmaDefaultsFollowItsConfigClasses()
+    {
+        // Gemma ties and takes the tanh GELU unless hidden_activation says otherwise (early configs say "gelu" in hidden_act).
+        var gemma = Parse($$$"""{"model_type": "gemma", {{{Shape}}}, "hidden_act": "gelu"}""");
+        Assert.Equal((Activation.GeluTanh, true, false, 8192), (gemma.Activation, gemma.TieWordEmbeddings, gemma.SandwichNorms, gemma.MaxPositionEmbeddings));
+        Assert.All(gemma.SlidingWindows, w => Assert.Null(w));
+        Assert.Null(gemma.AttentionSoftcap);
+        // Gemma 2: absent caps take the class defaults, an explicit null turns one off; layer_types overrides the alternation.
+        var gemma2 = Parse($$$"""{"model_type": "gemma2", {{{Shape}}}, "final_logit_softcapping": null, "layer_types": ["full_attention", "sliding_attention", "sliding_attention"]}""");
+        Assert.Equal((50.0, (double?)null, 1 / 16.0), (gemma2.AttentionSoftcap, gemma2.FinalLogitSoftcap, gemma2.QueryScale));
+        Assert.Equal([null, 4096, 4096], gemma2.SlidingWindows);
+        var e = Assert.Throws<ModelFormatException>(() => Parse($$$"""{"model_type": "gemma2", {{{Shape}}}, "hidden_activation": "relu"}"""));
+        Assert.Contains("'hidden_activation'", e.Message);
+        // Starcoder2 without use_bias has biases (its default); with use_bias false none.
+        Assert.False(Parse($$$"""{"model_type": "starcoder2", {{{Shape}}}, "use_bias": false}""").MlpBias);
     }
 
     [Fact]

@@ -8,13 +8,13 @@ namespace SelfAlign.Modeling.Lora;
 /// <param name="Alpha">lora_alpha; the delta is scaled by alpha / r (alpha / √r with rsLoRA).</param>
 /// <param name="Dropout">Dropout on the adapter's input while training (PEFT's lora_dropout).</param>
 /// <param name="TargetModules">Projection names to adapt (q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj, down_proj; Phi-3's
-/// fused qkv_proj and gate_up_proj); every linear projection of the model when null.</param>
+/// fused qkv_proj and gate_up_proj; Starcoder2's c_fc and c_proj); every linear projection of the model when null.</param>
 /// <param name="UseRsLora">Rank-stabilized scaling alpha / √r (Kalajdzievski 2023), as PEFT's use_rslora.</param>
 public sealed record LoraConfig(int Rank = 16, double Alpha = 32, double Dropout = 0.05, IReadOnlyList<string>? TargetModules = null,
     bool UseRsLora = false)
 {
     /// <summary>Every linear projection name of attention and MLP in any supported family, PEFT's short names.</summary>
-    public static IReadOnlyList<string> Known { get; } = ["q_proj", "k_proj", "v_proj", "qkv_proj", "o_proj", "gate_proj", "up_proj", "gate_up_proj", "down_proj"];
+    public static IReadOnlyList<string> Known { get; } = ["q_proj", "k_proj", "v_proj", "qkv_proj", "o_proj", "gate_proj", "up_proj", "gate_up_proj", "down_proj", "c_fc", "c_proj"];
 
     /// <summary>Whether the projection named <paramref name="shortName"/> is adapted.</summary>
     public bool Adapts(string shortName) => TargetModules is null || TargetModules.Contains(shortName);

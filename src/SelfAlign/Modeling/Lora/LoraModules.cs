@@ -7,9 +7,9 @@ internal enum LoraSite
     Qkv,
     /// <summary>o_proj.</summary>
     Output,
-    /// <summary>The fused gate and up projection.</summary>
+    /// <summary>The fused gate and up projection (Starcoder2's c_fc).</summary>
     GateUp,
-    /// <summary>down_proj.</summary>
+    /// <summary>down_proj (Starcoder2's c_proj).</summary>
     Down,
 }
 
@@ -37,7 +37,7 @@ internal static class LoraModules
             LoraSite.Qkv => [.. WeightNames.Qkv(c).Select(x => M(x.Name, h, x.Rows))],
             LoraSite.Output => [M(WeightNames.OutputProjection, q, h)],
             LoraSite.GateUp => [.. WeightNames.GateUp(c).Select(x => M(x.Name, h, x.Rows))],
-            _ => [M(WeightNames.DownProjection, m, h)],
+            _ => [M(WeightNames.Down(c), m, h)],
         };
     }
 
