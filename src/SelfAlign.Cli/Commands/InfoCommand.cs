@@ -44,7 +44,14 @@ internal static class InfoCommand
         Row("head dim", c.HeadDim.ToString());
         Row("intermediate size", c.IntermediateSize.ToString());
         Row("vocab size", c.VocabSize.ToString());
-        Row("rope", $"theta {c.RopeTheta:G}" + (c.RopeScaling is { } s ? $", {s.Type} x{s.Factor:G}" : ""));
+        Row("rope", $"theta {c.RopeTheta:G}" + (c.RopeScaling is { } s ? $", {s.Type} x{s.Factor:G}" : "")
+            + (c.RotaryDim < c.HeadDim ? $", first {c.RotaryDim} of {c.HeadDim} dims" : ""));
+        Row("norm / mlp", $"{NormName(c.Norm)} / {(c.GatedMlp ? "gated" : "plain")} {ActivationName(c.Activation)}"
+            + (c.SandwichNorms ? ", sandwich norms" : "") + (c.ScaleEmbeddings ? ", embeddings x sqrt(hidden)" : ""));
+        if (c.AttentionSoftcap is not null || c.FinalLogitSoftcap is not null)
+            Row("soft-cap attention / logits", $"{c.AttentionSoftcap?.ToString("G") ?? "-"} / {c.FinalLogitSoftcap?.ToString("G") ?? "-"}");
+        if (Math.Abs(c.QueryScale * Math.Sqrt(c.HeadDim) - 1) > 1e-12)
+            Row("query scale", $"{c.QueryScale:G6}");
         Row("max positions", c.MaxPositionEmbeddings.ToString());
         Row("tied embeddings", c.TieWordEmbeddings ? "yes" : "no");
         Row("qkv bias / o bias / mlp bias", $"{YesNo(c.AttentionBias)} / {YesNo(c.OutputBias)} / {YesNo(c.MlpBias)}");
@@ -58,4 +65,18 @@ internal static class InfoCommand
     }
 
     static string YesNo(bool b) => b ? "yes" : "no";
+
+    static string NormName(NormKind kind) => kind switch
+    {
+        NormKind.Rms => "rmsnorm",
+        NormKind.RmsOffset => "rmsnorm (1 + w)",
+        _ => "layernorm",
+    };
+
+    static string ActivationName(Activation activation) => activation switch
+    {
+        Activation.Silu => "silu",
+        Activation.Gelu => "gelu",
+        _ => "gelu (tanh)",
+    };
 }
