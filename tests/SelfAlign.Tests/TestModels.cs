@@ -36,8 +36,8 @@ internal static class TestModels
 
     /// <summary>
     /// A tiny config of the given family (GQA 4/2 heads, head_dim 16), parsed as a config.json is, so each
-    /// family's defaults apply. Gemma 2's soft-caps and query scale and Phi-3's partial rotary are set
-    /// where they change the numbers.
+    /// family's defaults apply. Gemma 2's soft-caps, Gemma's query scale, Gemma 3's layer pattern and
+    /// scaled global RoPE and Phi-3's partial rotary are set where they change the numbers.
     /// </summary>
     public static ModelConfig Tiny(string type = "llama", int? window = null, bool tied = false, int layers = 2)
     {
@@ -52,6 +52,12 @@ internal static class TestModels
             json["attn_logit_softcapping"] = 2.0;
             json["final_logit_softcapping"] = 5.0;
             json["query_pre_attn_scalar"] = 24;
+        }
+        if (type == "gemma3_text")
+        {
+            json["query_pre_attn_scalar"] = 24;
+            json["sliding_window_pattern"] = 2;
+            json["rope_scaling"] = new System.Text.Json.Nodes.JsonObject { ["rope_type"] = "linear", ["factor"] = 8.0 };
         }
         if (type == "phi3") json["partial_rotary_factor"] = 0.5;
         return ModelConfig.Parse(json, "config.json");

@@ -45,7 +45,8 @@ internal static class InfoCommand
         Row("intermediate size", c.IntermediateSize.ToString());
         Row("vocab size", c.VocabSize.ToString());
         Row("rope", $"theta {c.RopeTheta:G}" + (c.RopeScaling is { } s ? $", {s.Type} x{s.Factor:G}" : "")
-            + (c.RotaryDim < c.HeadDim ? $", first {c.RotaryDim} of {c.HeadDim} dims" : ""));
+            + (c.RotaryDim < c.HeadDim ? $", first {c.RotaryDim} of {c.HeadDim} dims" : "")
+            + (c.LocalRopeTheta is double local ? $"; sliding layers theta {local:G}, unscaled" : ""));
         Row("norm / mlp", $"{NormName(c.Norm)} / {(c.GatedMlp ? "gated" : "plain")} {ActivationName(c.Activation)}"
             + (c.SandwichNorms ? ", sandwich norms" : "") + (c.ScaleEmbeddings ? ", embeddings x sqrt(hidden)" : ""));
         if (c.AttentionSoftcap is not null || c.FinalLogitSoftcap is not null)

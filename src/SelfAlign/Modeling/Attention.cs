@@ -6,19 +6,20 @@ using F = TorchSharp.torch.nn.functional;
 namespace SelfAlign.Modeling;
 
 /// <summary>What every layer's attention needs from one forward call.</summary>
-/// <param name="Cos">RoPE cos table [batch, 1, seq, head_dim].</param>
+/// <param name="Cos">RoPE cos table [batch, 1, seq, rotary_dim].</param>
 /// <param name="SinSigned">RoPE signed sin table, same shape.</param>
+/// <param name="Local">Gemma 3's tables of the sliding-window layers (their own base, no scaling); null where all layers share one RoPE.</param>
 /// <param name="Masks">By sliding window (-1: full attention), the additive mask [batch, 1, seq, keys] in the compute dtype (0 or -inf), or null where plain causal attention needs none.</param>
 /// <param name="IsCausal">True when the queries are the first positions of unpadded rows, so a null mask means causal.</param>
 /// <param name="Matmul">Attend through <see cref="MatmulAttention"/> (many queries on the CPU), which always gets a mask.</param>
 /// <param name="Lora">The low-rank adapter added to the projections, if one is attached.</param>
-internal sealed record AttentionContext(Tensor Cos, Tensor SinSigned, IReadOnlyDictionary<int, Tensor?> Masks, bool IsCausal, bool Matmul,
-    LoraAdapter? Lora);
+internal sealed record AttentionContext(Tensor Cos, Tensor SinSigned, (Tensor Cos, Tensor SinSigned)? Local,
+    IReadOnlyDictionary<int, Tensor?> Masks, bool IsCausal, bool Matmul, LoraAdapter? Lora);
 
 /// <summary>
 /// Grouped-query self-attention with the q/k/v projections fused into one matrix, optional q/k/v
-/// and output biases (Qwen2, Llama, Starcoder2), optional per-head q/k RMSNorm (Qwen3), a sliding
-/// window (Mistral), and Gemma 2's query scale and score soft-capping.
+/// and output biases (Qwen2, Llama, Starcoder2), optional per-head q/k RMSNorm (Qwen3, Gemma 3), a
+/// sliding window (Mistral), and Gemma's query scale and score soft-capping.
 /// </summary>
 internal sealed class Attention : IDisposable
 {
@@ -44,7 +45,7 @@ internal sealed class Attention : IDisposable
     public Tensor? QkvBias { get; }
     public Tensor OutputWeight { get; }
     public Tensor? OutputBias { get; }
-    /// <summary>[heads + kv_heads, 1, head_dim]: Qwen3's q_norm weight repeated per query head, then k_norm per key head.</summary>
+    /// <summary>[heads + kv_heads, 1, head_dim]: the q_norm weight repeated per query head, then k_norm per key head.</summary>
     public Tensor? QkNormWeight { get; }
 
     /// <summary>x: [batch, seq, hidden] -> [batch, seq, hidden].</summary>
@@ -59,8 +60,10 @@ internal sealed class Attention : IDisposable
         if (ctx.Lora is not null) fused = ctx.Lora.Apply(fused, x, layer, LoraSite.Qkv);
         var qkv = fused.view(b, t, h + 2 * kvh, d).transpose(1, 2);
         var qk = qkv.narrow(1, 0, h + kvh);
-        if (QkNormWeight is not null) qk = RmsNorm.Apply(qk, QkNormWeight, _c.NormEps);
-        qk = _rope.Apply(qk, ctx.Cos, ctx.SinSigned);
+        if (QkNormWeight is not null)
+            qk = _c.Norm == NormKind.RmsOffset ? RmsNorm.ApplyOffset(qk, QkNormWeight, _c.NormEps) : RmsNorm.Apply(qk, QkNormWeight, _c.NormEps);
+        var (cos, sin) = _window is not null && ctx.Local is { } local ? local : (ctx.Cos, ctx.SinSigned);
+        qk = _rope.Apply(qk, cos, sin);
         var q = qk.narrow(1, 0, h);
         var k = qk.narrow(1, h, kvh);
         var v = qkv.narrow(1, h + kvh, kvh);

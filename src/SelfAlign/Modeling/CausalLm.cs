@@ -15,7 +15,7 @@ public enum LogitPositions
 }
 
 /// <summary>
-/// A decoder-only transformer (Llama, Mistral, Qwen2/3, Phi-3, Gemma 1/2, Starcoder2 and their
+/// A decoder-only transformer (Llama, Mistral, Qwen2/3, Phi-3, Gemma 1/2/3, Starcoder2 and their
 /// derivatives) parameterized by <see cref="ModelConfig"/>: embeddings, pre-norm blocks of
 /// grouped-query attention and a gated or plain MLP, a final norm and an LM head, tied or not.
 /// Weights live on one device in one compute dtype.
@@ -24,11 +24,13 @@ public sealed class CausalLm : IDisposable
 {
     readonly DecoderLayer[] _layers;
     readonly RotaryEmbedding _rope;
+    // Gemma 3's RoPE of its sliding-window layers.
+    readonly RotaryEmbedding? _localRope;
     // Gemma's √hidden, rounded to the compute dtype as the reference rounds it.
     readonly Tensor? _embeddingScale;
 
     internal CausalLm(ModelConfig config, Device device, ScalarType dtype, Tensor embedding, DecoderLayer[] layers,
-        Norm finalNorm, Tensor? lmHead, RotaryEmbedding rope)
+        Norm finalNorm, Tensor? lmHead, RotaryEmbedding rope, RotaryEmbedding? localRope)
     {
         Config = config;
         Device = device;
@@ -38,6 +40,7 @@ public sealed class CausalLm : IDisposable
         FinalNorm = finalNorm;
         LmHeadWeight = lmHead;
         _rope = rope;
+        _localRope = localRope;
         if (config.ScaleEmbeddings)
             _embeddingScale = torch.tensor(Math.Sqrt(config.HiddenSize), dtype, device).DetachFromDisposeScope();
     }
@@ -168,7 +171,8 @@ public sealed class CausalLm : IDisposable
             bool windowBites = window is int w && keys > w;
             masks[window ?? -1] = causalOnly && !windowBites ? null : BuildMask(fullMask, past, (int)t, windowBites ? window : null);
         }
-        var ctx = new AttentionContext(cos, sin, masks, IsCausal: causalOnly && t > 1, Matmul: matmul, _adapter);
+        var local = _localRope?.Tables(positionIds, DType);
+        var ctx = new AttentionContext(cos, sin, local, masks, IsCausal: causalOnly && t > 1, Matmul: matmul, _adapter);
 
         var x = Embedding.index_select(0, ids.flatten()).view(b, t, Config.HiddenSize);
         if (_embeddingScale is not null) x = x.mul(_embeddingScale);
@@ -217,6 +221,7 @@ public sealed class CausalLm : IDisposable
         FinalNorm.Dispose();
         LmHeadWeight?.Dispose();
         _rope.Dispose();
+        _localRope?.Dispose();
         _embeddingScale?.Dispose();
     }
 }

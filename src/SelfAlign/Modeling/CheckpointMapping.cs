@@ -5,7 +5,7 @@ namespace SelfAlign.Modeling;
 
 /// <summary>
 /// Maps between Hugging Face tensor names and the fused layout of <see cref="CausalLm"/>
-/// (q/k/v stacked, gate/up stacked, Qwen3 q/k norms broadcast per head).
+/// (q/k/v stacked, gate/up stacked, q/k norms broadcast per head).
 /// </summary>
 internal static class CheckpointMapping
 {
@@ -41,6 +41,8 @@ internal static class CheckpointMapping
         {
             var rope = new RotaryEmbedding(c, device);
             owned.Add(rope);
+            var localRope = c.LocalRopeTheta is double local ? new RotaryEmbedding(c with { RopeTheta = local, RopeScaling = null }, device) : null;
+            if (localRope is not null) owned.Add(localRope);
             var layers = new DecoderLayer[c.NumLayers];
             for (int i = 0; i < c.NumLayers; i++)
             {
@@ -70,7 +72,7 @@ internal static class CheckpointMapping
                 layers[i] = new DecoderLayer(attention, mlp, norms);
             }
             return new CausalLm(c, device, dtype, Load(WeightNames.Embedding), layers, LoadNorm(WeightNames.FinalNorm),
-                c.TieWordEmbeddings ? null : Load(WeightNames.LmHead), rope);
+                c.TieWordEmbeddings ? null : Load(WeightNames.LmHead), rope, localRope);
         }
         catch
         {
@@ -138,7 +140,7 @@ internal static class CheckpointMapping
 
     /// <summary>
     /// The model's own weight tensors (fused where the model fuses them), named after the first
-    /// Hugging Face tensor each holds: what full fine-tuning trains. Qwen3's q/k norms are left
+    /// Hugging Face tensor each holds: what full fine-tuning trains. The q/k norms are left
     /// out: the model keeps them broadcast per head, so a gradient step would untie the copies.
     /// </summary>
     public static IEnumerable<(string Name, Tensor Tensor)> Leaves(CausalLm model)

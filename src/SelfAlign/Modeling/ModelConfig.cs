@@ -51,7 +51,7 @@ public enum Activation
 public sealed record ModelConfig
 {
     /// <summary>The families this transformer implements.</summary>
-    public static readonly IReadOnlyList<string> SupportedModelTypes = ["gemma", "gemma2", "llama", "mistral", "phi3", "qwen2", "qwen3", "starcoder2"];
+    public static readonly IReadOnlyList<string> SupportedModelTypes = ["gemma", "gemma2", "gemma3_text", "llama", "mistral", "phi3", "qwen2", "qwen3", "starcoder2"];
 
     /// <summary><c>model_type</c>: one of <see cref="SupportedModelTypes"/>.</summary>
     public required string ModelType { get; init; }
@@ -76,15 +76,17 @@ public sealed record ModelConfig
     /// <summary>Dimensions of each head that RoPE rotates (the first ones): head_dim times Phi-3's <c>partial_rotary_factor</c>.</summary>
     public int RotaryDim { get => _rotaryDim ?? HeadDim; init => _rotaryDim = value; }
     readonly int? _rotaryDim;
-    /// <summary>The factor on query-key dot products: <c>query_pre_attn_scalar</c>^-1/2 (Gemma 2), else head_dim^-1/2.</summary>
+    /// <summary>The factor on query-key dot products: <c>query_pre_attn_scalar</c>^-1/2 (Gemma 2 and 3), else head_dim^-1/2.</summary>
     public double QueryScale { get => _queryScale ?? 1 / Math.Sqrt(HeadDim); init => _queryScale = value; }
     readonly double? _queryScale;
-    /// <summary>Gemma 2's <c>attn_logit_softcapping</c>: scores become cap · tanh(scores / cap) before the mask; null for none.</summary>
+    /// <summary><c>attn_logit_softcapping</c> (Gemma 2, 3): scores become cap · tanh(scores / cap) before the mask; null for none.</summary>
     public double? AttentionSoftcap { get; init; }
-    /// <summary>Gemma 2's <c>final_logit_softcapping</c>: logits become cap · tanh(logits / cap); null for none.</summary>
+    /// <summary><c>final_logit_softcapping</c> (Gemma 2, 3): logits become cap · tanh(logits / cap); null for none.</summary>
     public double? FinalLogitSoftcap { get; init; }
-    /// <summary><c>rope_theta</c>: RoPE base.</summary>
+    /// <summary><c>rope_theta</c>: RoPE base (of the full-attention layers where <see cref="LocalRopeTheta"/> is set).</summary>
     public double RopeTheta { get; init; } = 10000;
+    /// <summary>Gemma 3's <c>rope_local_base_freq</c>: the RoPE base of the sliding-window layers, which are never scaled; null where every layer shares one RoPE.</summary>
+    public double? LocalRopeTheta { get; init; }
     /// <summary><c>rope_scaling</c>, or null for plain RoPE.</summary>
     public RopeScaling? RopeScaling { get; init; }
     /// <summary><c>tie_word_embeddings</c>: the LM head reuses the embedding matrix.</summary>
@@ -95,7 +97,7 @@ public sealed record ModelConfig
     public bool OutputBias { get; init; }
     /// <summary><c>mlp_bias</c> (Llama).</summary>
     public bool MlpBias { get; init; }
-    /// <summary>Per-head RMSNorm on queries and keys before RoPE (Qwen3).</summary>
+    /// <summary>Per-head RMSNorm on queries and keys before RoPE (Qwen3; Gemma 3's scales by 1 + weight).</summary>
     public bool QkNorm { get; init; }
     /// <summary><c>max_position_embeddings</c>.</summary>
     public int MaxPositionEmbeddings { get; init; } = 2048;
@@ -116,7 +118,7 @@ public sealed record ModelConfig
     /// <summary>The residual stream's norm: (1 + w) RMSNorm for Gemma, LayerNorm for Starcoder2, RMSNorm otherwise.</summary>
     public NormKind Norm => ModelType switch
     {
-        "gemma" or "gemma2" => NormKind.RmsOffset,
+        _ when IsGemma(ModelType) => NormKind.RmsOffset,
         "starcoder2" => NormKind.LayerNorm,
         _ => NormKind.Rms,
     };
@@ -125,13 +127,15 @@ public sealed record ModelConfig
     public bool GatedMlp => ModelType != "starcoder2";
 
     /// <summary>Embeddings are multiplied by √hidden, rounded to the compute dtype (Gemma).</summary>
-    public bool ScaleEmbeddings => ModelType is "gemma" or "gemma2";
+    public bool ScaleEmbeddings => IsGemma(ModelType);
 
     /// <summary>
-    /// Gemma 2's extra norms: attention and MLP outputs are normed before they join the residual
-    /// stream, and the MLP's input norm is <c>pre_feedforward_layernorm</c>.
+    /// Gemma 2's and 3's extra norms: attention and MLP outputs are normed before they join the
+    /// residual stream, and the MLP's input norm is <c>pre_feedforward_layernorm</c>.
     /// </summary>
-    public bool SandwichNorms => ModelType == "gemma2";
+    public bool SandwichNorms => ModelType is "gemma2" or "gemma3_text";
+
+    static bool IsGemma(string type) => type is "gemma" or "gemma2" or "gemma3_text";
 
     /// <summary>Rows of the fused q/k/v projection: query heads, then key heads, then value heads.</summary>
     public int QkvSize => (NumHeads + 2 * NumKvHeads) * HeadDim;
@@ -149,7 +153,8 @@ public sealed record ModelConfig
         string type = r.String("model_type");
         if (!SupportedModelTypes.Contains(type))
             throw new ModelFormatException(file, $"field 'model_type': unsupported value '{type}' (supported: {string.Join(", ", SupportedModelTypes)})");
-        bool gemma = type is "gemma" or "gemma2";
+        bool gemma = IsGemma(type);
+        bool gemma3 = type == "gemma3_text";
 
         int hidden = r.Int("hidden_size");
         int heads = r.Int("num_attention_heads");
@@ -160,10 +165,21 @@ public sealed record ModelConfig
         if (heads % kvHeads != 0)
             throw new ModelFormatException(file, $"field 'num_key_value_heads': {kvHeads} does not divide num_attention_heads {heads}");
 
-        // transformers 5 moved rope_theta and rope_scaling into one rope_parameters object.
+        // transformers 5 moved rope_theta and rope_scaling into one rope_parameters object, one per
+        // layer type where the types differ (Gemma 3's full and sliding attention).
         JsonObject? ropeParameters = r.OptionalObject("rope_parameters");
+        JsonObject? localRope = null;
+        if (ropeParameters is not null && ropeParameters.ContainsKey("full_attention"))
+        {
+            var byType = new ConfigReader(ropeParameters, file, "rope_parameters.");
+            localRope = byType.OptionalObject("sliding_attention");
+            ropeParameters = byType.OptionalObject("full_attention");
+        }
         double theta = r.OptionalDouble("rope_theta")
             ?? (ropeParameters is null ? null : new ConfigReader(ropeParameters, file, "rope_parameters.").OptionalDouble("rope_theta"))
+            ?? (gemma3 ? 1e6 : 10000);
+        double? localTheta = !gemma3 ? null : r.OptionalDouble("rope_local_base_freq")
+            ?? (localRope is null ? null : new ConfigReader(localRope, file, "rope_parameters.sliding_attention.").OptionalDouble("rope_theta"))
             ?? 10000;
         int maxPositions = r.OptionalInt("max_position_embeddings") ?? DefaultMaxPositions(type);
         int rotaryDim = ReadRotaryDim(r, ropeParameters, type, headDim);
@@ -186,17 +202,18 @@ public sealed record ModelConfig
             NormEps = type == "starcoder2" ? r.OptionalDouble("norm_epsilon") ?? 1e-5 : r.OptionalDouble("rms_norm_eps") ?? 1e-6,
             Activation = ReadActivation(r, type),
             RotaryDim = rotaryDim,
-            QueryScale = 1 / Math.Sqrt(type == "gemma2" ? r.OptionalDouble("query_pre_attn_scalar") ?? 256 : headDim),
-            AttentionSoftcap = type == "gemma2" ? Softcap(r, "attn_logit_softcapping", 50) : null,
-            FinalLogitSoftcap = type == "gemma2" ? Softcap(r, "final_logit_softcapping", 30) : null,
+            QueryScale = 1 / Math.Sqrt(type is "gemma2" or "gemma3_text" ? r.OptionalDouble("query_pre_attn_scalar") ?? 256 : headDim),
+            AttentionSoftcap = type == "gemma2" ? Softcap(r, "attn_logit_softcapping", 50) : gemma3 ? Softcap(r, "attn_logit_softcapping", null) : null,
+            FinalLogitSoftcap = type == "gemma2" ? Softcap(r, "final_logit_softcapping", 30) : gemma3 ? Softcap(r, "final_logit_softcapping", null) : null,
             RopeTheta = theta,
+            LocalRopeTheta = localTheta,
             RopeScaling = scaling,
             // Each family's config class has its own default for tying (Gemma's and Starcoder2's tie).
             TieWordEmbeddings = r.OptionalBool("tie_word_embeddings") ?? (gemma || type == "starcoder2"),
             AttentionBias = type == "qwen2" || useBias || (type is not ("mistral" or "starcoder2") && attentionBias),
-            OutputBias = useBias || (type is "llama" or "qwen3" or "gemma" or "gemma2" && attentionBias),
+            OutputBias = useBias || ((type is "llama" or "qwen3" || gemma) && attentionBias),
             MlpBias = useBias || (type == "llama" && (r.OptionalBool("mlp_bias") ?? false)),
-            QkNorm = type == "qwen3",
+            QkNorm = type is "qwen3" or "gemma3_text",
             MaxPositionEmbeddings = maxPositions,
             SlidingWindows = ReadSlidingWindows(r, type, layers),
             BosTokenId = r.OptionalInt("bos_token_id"),
@@ -211,6 +228,7 @@ public sealed record ModelConfig
         "mistral" => 4096 * 32,
         "phi3" or "starcoder2" => 4096,
         "gemma" or "gemma2" => 8192,
+        "gemma3_text" => 131072,
         "qwen2" or "qwen3" => 32768,
         _ => 2048,
     };
@@ -219,8 +237,8 @@ public sealed record ModelConfig
     // models were trained with (early Gemma configs say "gelu" in hidden_act, which it ignores).
     static Activation ReadActivation(ConfigReader r, string type)
     {
-        string field = type is "gemma" or "gemma2" ? "hidden_activation" : "hidden_act";
-        string act = r.OptionalString(field) ?? (type switch { "gemma" or "gemma2" or "starcoder2" => "gelu_pytorch_tanh", _ => "silu" });
+        string field = IsGemma(type) ? "hidden_activation" : "hidden_act";
+        string act = r.OptionalString(field) ?? (IsGemma(type) || type == "starcoder2" ? "gelu_pytorch_tanh" : "silu");
         return act switch
         {
             "silu" or "swish" => Activation.Silu,
@@ -231,7 +249,7 @@ public sealed record ModelConfig
     }
 
     // Absent means the config class's default; an explicit null turns the capping off.
-    static double? Softcap(ConfigReader r, string name, double fallback) => r.Has(name) ? r.OptionalDouble(name) : fallback;
+    static double? Softcap(ConfigReader r, string name, double? fallback) => r.Has(name) ? r.OptionalDouble(name) : fallback;
 
     // Phi-3 (e.g. Phi-4-mini) may rotate only the first part of each head; transformers 5 keeps the factor in rope_parameters.
     static int ReadRotaryDim(ConfigReader r, JsonObject? ropeParameters, string type, int headDim)
@@ -280,12 +298,12 @@ public sealed record ModelConfig
         }
     }
 
-    // Mistral, Phi-3 and Starcoder2 slide every layer; Gemma 2 every other one, from the first; Qwen2/3 only
-    // when use_sliding_window is set, and then only the layers from max_window_layers on. An explicit
-    // layer_types list overrides them all.
+    // Mistral, Phi-3 and Starcoder2 slide every layer; Gemma 2 every other one, from the first; Gemma 3 all
+    // but every sliding_window_pattern-th; Qwen2/3 only when use_sliding_window is set, and then only the
+    // layers from max_window_layers on. An explicit layer_types list overrides them all.
     static IReadOnlyList<int?> ReadSlidingWindows(ConfigReader r, string type, int layers)
     {
-        int? window = r.OptionalInt("sliding_window") ?? (type == "gemma2" ? 4096 : null);
+        int? window = r.OptionalInt("sliding_window") ?? (type is "gemma2" or "gemma3_text" ? 4096 : null);
         if (type is "qwen2" or "qwen3" && !(r.OptionalBool("use_sliding_window") ?? false)) window = null;
         if (type is "llama" or "gemma") window = null;
         var layerTypes = r.OptionalStringList("layer_types");
@@ -296,6 +314,11 @@ public sealed record ModelConfig
             return layerTypes.Select(t => t == "sliding_attention" ? window : null).ToArray();
         }
         if (type == "gemma2") return Enumerable.Range(0, layers).Select(i => i % 2 == 0 ? window : null).ToArray();
+        if (type == "gemma3_text")
+        {
+            int pattern = r.OptionalInt("sliding_window_pattern") ?? r.OptionalInt("_sliding_window_pattern") ?? 6;
+            return Enumerable.Range(0, layers).Select(i => (i + 1) % pattern != 0 ? window : null).ToArray();
+        }
         int firstSliding = type is "mistral" or "phi3" or "starcoder2" ? 0 : r.OptionalInt("max_window_layers") ?? 28;
         return Enumerable.Range(0, layers).Select(i => i >= firstSliding ? window : null).ToArray();
     }

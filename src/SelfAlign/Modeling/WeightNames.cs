@@ -41,9 +41,9 @@ public static class WeightNames
     }
     /// <summary>The attention output projection.</summary>
     public const string OutputProjection = "self_attn.o_proj";
-    /// <summary>Qwen3's per-head query norm.</summary>
+    /// <summary>The per-head query norm (Qwen3, Gemma 3).</summary>
     public const string QueryNorm = "self_attn.q_norm.weight";
-    /// <summary>Qwen3's per-head key norm.</summary>
+    /// <summary>The per-head key norm (Qwen3, Gemma 3).</summary>
     public const string KeyNorm = "self_attn.k_norm.weight";
     /// <summary>
     /// The checkpoint's MLP input projections with their rows, in fused order: gate_proj, up_proj, Phi-3's

@@ -18,6 +18,7 @@ public sealed class ModelCommandsTests : IDisposable
     [InlineData("smollm2-135m", 2, "llama", "9 / 3")]
     [InlineData("qwen3-0.6b", 1, "qwen3", "16 / 8")]
     [InlineData("gemma-2-2b", 1, "gemma2", "8 / 4")]
+    [InlineData("gemma-3-1b", 1, "gemma3_text", "4 / 1")]
     [InlineData("starcoder2-3b", 1, "starcoder2", "24 / 2")]
     [InlineData("phi-3-mini-4k", 1, "phi3", "32 / 32")]
     public void InitModelThenInfoDescribesTheFolder(string config, int layers, string type, string heads)

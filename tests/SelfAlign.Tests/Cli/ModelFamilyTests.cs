@@ -34,6 +34,7 @@ public sealed class ModelFamilyTests : IDisposable
             "mistral" => ("mistral-7b-v0.1", "mistral-7b-v0.1"),
             "phi3" => ("phi-3-mini-4k", "mistral-7b-v0.1"),
             "gemma" or "gemma2" => ("gemma-2-2b", "mistral-7b-v0.1"),
+            "gemma3_text" => ("gemma-3-1b", "mistral-7b-v0.1"),
             _ => ("starcoder2-3b", "smollm2-135m"),
         };
         var json = JsonNode.Parse(System.IO.File.ReadAllText(Path.Combine(TestModels.Configs, config, "config.json")))!.AsObject();
@@ -47,7 +48,8 @@ public sealed class ModelFamilyTests : IDisposable
         json["vocab_size"] = tokenizer == "smollm2-135m" ? 49152 : 32000;
         // Windows and contexts short enough that the prompts cross them.
         if (family != "gemma") json["sliding_window"] = 8;
-        if (family == "gemma2") json["query_pre_attn_scalar"] = 24;
+        if (family is "gemma2" or "gemma3_text") json["query_pre_attn_scalar"] = 24;
+        if (family == "gemma3_text") json["sliding_window_pattern"] = 2;
         if (family == "phi3")
         {
             // Partial rotary with longrope whose original context the prompts outgrow.
@@ -70,6 +72,7 @@ public sealed class ModelFamilyTests : IDisposable
     [InlineData("phi3", "f16", new[] { "qkv_proj", "o_proj", "gate_up_proj", "down_proj" })]
     [InlineData("gemma", "bf16", new[] { "q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj" })]
     [InlineData("gemma2", "bf16", new[] { "q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj" })]
+    [InlineData("gemma3_text", "f32", new[] { "q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj" })]
     [InlineData("starcoder2", "f32", new[] { "q_proj", "k_proj", "v_proj", "o_proj", "c_fc", "c_proj" })]
     public void InfoGenerateJudgePairTrainAndBenchRunOnIt(string family, string dtype, string[] projections)
     {

@@ -30,6 +30,7 @@ public sealed class InvariantTests(ITestOutputHelper output)
     [InlineData("phi3", 4)]
     [InlineData("gemma", null)]
     [InlineData("gemma2", 4)]
+    [InlineData("gemma3_text", 4)]
     [InlineData("starcoder2", 4)]
     public void CachedIncrementalDecodingEqualsFullForward(string type, int? window)
     {
@@ -48,6 +49,7 @@ public sealed class InvariantTests(ITestOutputHelper output)
     [Theory]
     [InlineData("qwen3")]
     [InlineData("gemma2")]
+    [InlineData("gemma3_text")]
     [InlineData("starcoder2")]
     public void LeftPaddedBatchEqualsEachSequenceAlone(string type)
     {

@@ -103,6 +103,12 @@ public sealed class ModelConfigTests
         Assert.Contains("model.norm.bias", WeightNames.Expected(starcoder2).Select(w => w.Name));
         Assert.Contains("model.layers.29.mlp.c_proj.bias", WeightNames.Expected(starcoder2).Select(w => w.Name));
 
+        var gemma3 = ModelConfig.Load(Path.Combine(TestModels.Configs, "gemma-3-1b", "config.json"));
+        Assert.Equal(999885952L, Parameters(gemma3));   // Gemma-3-1B's 1.0B
+        Assert.Equal((1e6, (double?)10000, (double?)null, true), (gemma3.RopeTheta, gemma3.LocalRopeTheta, gemma3.FinalLogitSoftcap, gemma3.QkNorm));
+        Assert.Equal([512, 512, 512, 512, 512, null], gemma3.SlidingWindows.Take(6));
+        Assert.Equal([1, 106], gemma3.EosTokenIds);
+
         var phi3 = ModelConfig.Load(Path.Combine(TestModels.Configs, "phi-3-mini-4k", "config.json"));
         Assert.Equal(3821079552L, Parameters(phi3));
         Assert.Null(phi3.RopeScaling);
@@ -123,6 +129,15 @@ public sealed class ModelConfigTests
         Assert.Equal([null, 4096, 4096], gemma2.SlidingWindows);
         var e = Assert.Throws<ModelFormatException>(() => Parse($$$"""{"model_type": "gemma2", {{{Shape}}}, "hidden_activation": "relu"}"""));
         Assert.Contains("'hidden_activation'", e.Message);
+        // Gemma 3 as transformers 5 writes it: RoPE parameters per layer type.
+        var gemma3 = Parse($$$$"""
+            {"model_type": "gemma3_text", {{{{Shape}}}}, "layer_types": ["sliding_attention", "full_attention", "sliding_attention"],
+             "rope_parameters": {"full_attention": {"rope_type": "linear", "factor": 8.0, "rope_theta": 1000000.0},
+                                 "sliding_attention": {"rope_type": "default", "rope_theta": 10000.0}}}
+            """);
+        Assert.Equal((1e6, (double?)10000, "linear", 8.0), (gemma3.RopeTheta, gemma3.LocalRopeTheta, gemma3.RopeScaling!.Type, gemma3.RopeScaling.Factor));
+        Assert.Equal([4096, null, 4096], gemma3.SlidingWindows);
+        Assert.Null(gemma3.AttentionSoftcap);
         // Starcoder2 without use_bias has biases (its default); with use_bias false none.
         Assert.False(Parse($$$"""{"model_type": "starcoder2", {{{Shape}}}, "use_bias": false}""").MlpBias);
     }
