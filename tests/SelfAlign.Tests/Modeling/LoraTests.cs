@@ -107,9 +107,10 @@ public sealed class LoraTests : IDisposable
     }
 
     [Theory]
-    [InlineData("gemma2", new[] { "q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj" })]
-    [InlineData("starcoder2", new[] { "q_proj", "k_proj", "v_proj", "o_proj", "c_fc", "c_proj" })]
-    public void AdaptersTargetEachFamilysOwnProjections(string type, string[] projections)
+    [InlineData("phi3", new[] { "qkv_proj", "o_proj", "gate_up_proj", "down_proj" }, "self_attn.qkv_proj", 128)] // (4 + 2 + 2) heads x 16
+    [InlineData("gemma2", new[] { "q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj" }, "mlp.gate_proj", 96)]
+    [InlineData("starcoder2", new[] { "q_proj", "k_proj", "v_proj", "o_proj", "c_fc", "c_proj" }, "mlp.c_fc", 96)]
+    public void AdaptersTargetEachFamilysOwnProjectionsAsPeftNamesThem(string type, string[] projections, string probe, long rows)
     {
         using var model = TestModels.Random(TestModels.Tiny(type));
         using var ids = Ids(model);
@@ -118,41 +119,19 @@ public sealed class LoraTests : IDisposable
         model.Adapter = adapter;
         using var expected = model.Forward(ids);
         PeftAdapter.Save(adapter, _dir, "base-model");
+
         var config = JsonNode.Parse(File.ReadAllText(Path.Combine(_dir, PeftAdapter.ConfigFile)))!;
         Assert.Equal(projections, config["target_modules"]!.AsArray().Select(n => (string)n!));
-        if (type == "starcoder2")
-        {
-            using var file = SafetensorsFile.Open(Path.Combine(_dir, PeftAdapter.WeightsFile));
-            Assert.Equal([96L, 4], file.Tensors["base_model.model.model.layers.0.mlp.c_fc.lora_B.weight"].Shape);
-            Assert.Equal([4L, 96], file.Tensors["base_model.model.model.layers.0.mlp.c_proj.lora_A.weight"].Shape);
-        }
-        using var _ = AssertReloadsExactly(model, ids, expected);
-    }
-
-    [Fact]
-    public void Phi3AdaptersTargetItsFusedProjectionsAsPeftNamesThem()
-    {
-        using var model = TestModels.Random(TestModels.Tiny("phi3"));
-        using var ids = Ids(model);
-        using var adapter = LoraAdapter.Create(model.Config, new LoraConfig(4, 8, 0), seed: 4);
-        Randomize(adapter);
-        model.Adapter = adapter;
-        using var expected = model.Forward(ids);
-        PeftAdapter.Save(adapter, _dir, "base-model");
-
-        var config = JsonNode.Parse(File.ReadAllText(Path.Combine(_dir, PeftAdapter.ConfigFile)))!;
-        Assert.Equal(["qkv_proj", "o_proj", "gate_up_proj", "down_proj"], config["target_modules"]!.AsArray().Select(n => (string)n!));
         using (var file = SafetensorsFile.Open(Path.Combine(_dir, PeftAdapter.WeightsFile)))
         {
-            Assert.Equal([128L, 4], file.Tensors["base_model.model.model.layers.0.self_attn.qkv_proj.lora_B.weight"].Shape); // (4 + 2 + 2) heads x 16
-            Assert.Equal([192L, 4], file.Tensors["base_model.model.model.layers.0.mlp.gate_up_proj.lora_B.weight"].Shape);  // 2 x 96
-            Assert.Equal(16, file.Tensors.Count);
+            Assert.Equal([rows, 4L], file.Tensors[$"base_model.model.model.layers.0.{probe}.lora_B.weight"].Shape);
+            Assert.Equal(2 * projections.Length * model.Config.NumLayers, file.Tensors.Count);
         }
         using var _ = AssertReloadsExactly(model, ids, expected);
 
-        // q_proj is no module of Phi-3: naming it is refused, not silently ignored.
-        var e = Assert.Throws<InvalidSettingException>(() => LoraAdapter.Create(model.Config, new LoraConfig(TargetModules: ["q_proj"]), seed: 1));
-        Assert.Contains("qkv_proj", e.Message);
+        // A projection the family does not have is refused, not silently ignored.
+        var e = Assert.Throws<InvalidSettingException>(() => LoraAdapter.Create(model.Config, new LoraConfig(TargetModules: [type == "phi3" ? "q_proj" : "qkv_proj"]), seed: 1));
+        Assert.Contains(projections[0], e.Message);
     }
 
     [Fact]
