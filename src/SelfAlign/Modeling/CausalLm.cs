@@ -109,7 +109,7 @@ public sealed class CausalLm : IDisposable
         return Logits(FinalNorm.Apply(hidden), head).MoveToOuterDisposeScope();
     }
 
-    /// <summary>float32 logits of normed hidden states, soft-capped where the family caps them (Gemma 2).</summary>
+    /// <summary>float32 logits of normed hidden states, soft-capped where the family caps them (Gemma 2, 3).</summary>
     Tensor Logits(Tensor normed, Tensor head)
     {
         var logits = F.linear(normed, head).to(ScalarType.Float32);
@@ -160,7 +160,7 @@ public sealed class CausalLm : IDisposable
 
         // One mask per distinct window, built here so that it outlives each layer's own dispose scope.
         // The CPU attends over many queries through MatmulAttention, which always takes a mask;
-        // the fused kernel needs none for plain causal attention. Soft-capped scores (Gemma 2) are
+        // the fused kernel needs none for plain causal attention. Soft-capped scores (Gemma) are
         // beyond the fused kernel, so they always take the matmul path.
         int keys = past + (int)t;
         bool matmul = (t > 1 && Device.type == DeviceType.CPU) || Config.AttentionSoftcap is not null;

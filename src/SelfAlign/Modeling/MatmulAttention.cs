@@ -21,7 +21,7 @@ internal static class MatmulAttention
     /// <param name="v">[batch, kv_heads, keys, d].</param>
     /// <param name="bias">[batch, 1, t, keys]: 0 where a query may attend, -inf where not.</param>
     /// <param name="scale">The factor on q · k, head_dim^-1/2 unless the family says otherwise.</param>
-    /// <param name="softcap">Gemma 2's cap: scores become cap · tanh(scores / cap) before the bias is added.</param>
+    /// <param name="softcap">Gemma's cap: scores become cap · tanh(scores / cap) before the bias is added.</param>
     public static Tensor Apply(Tensor q, Tensor k, Tensor v, Tensor bias, double scale, double? softcap = null)
     {
         long b = q.shape[0], h = q.shape[1], t = q.shape[2], d = q.shape[3];
