@@ -11,7 +11,8 @@ public sealed record SkippedRecord(string File, int Line, string Reason);
 /// <summary>
 /// Reads preference benchmarks: RewardBench-format JSONL rows (<c>prompt</c>, <c>chosen</c>,
 /// <c>rejected</c>, <c>subset</c>, optional <c>section</c>, <c>category</c>, <c>id</c>) and RM-Bench
-/// JSON arrays whose <c>chosen</c> and <c>rejected</c> are lists. A folder stands for its
+/// JSON arrays whose <c>chosen</c> and <c>rejected</c> are lists of three (their section is their
+/// <c>domain</c>, or the file's, with the safety sub-domains pooled). A folder stands for its
 /// <c>*.jsonl</c> and <c>*.json</c> files in name order.
 /// </summary>
 public static class BenchData
@@ -86,12 +87,15 @@ public static class BenchData
         string prompt = Text("prompt", true)!;
         var chosen = Responses("chosen");
         var rejected = Responses("rejected");
-        string subset = Text("subset", false) ?? stem;
+        // RM-Bench records (three chosen, three rejected) belong to a domain: their own field, or the file's
+        // (chat_filtered.json holds chat); their subset field names the source set.
+        string? domain = Text("domain", false) ?? (chosen.Count == 3 && rejected.Count == 3 ? RmBenchScore.DomainOfFile(stem) : null);
+        string subset = Text("subset", false) ?? domain ?? stem;
         string? category = Text("category", false);
         if (category is not null && Categories.Normalize(category) is null)
             throw new DataFormatException(file, line, $"field 'category' is '{category}', not one of {string.Join(", ", Categories.All)}");
         return new BenchItem(Text("id", false) is string id ? (row.GetProperty("id").ValueKind == JsonValueKind.Number ? $"{stem}-{id}" : id) : $"{stem}-line{line}",
-            subset, Text("section", false) ?? subset, Categories.Normalize(category), prompt, chosen, rejected, $"{file}:{line}");
+            subset, Text("section", false) ?? (domain is null ? subset : RmBenchScore.Domain(domain)), Categories.Normalize(category), prompt, chosen, rejected, $"{file}:{line}");
     }
 
     /// <summary>

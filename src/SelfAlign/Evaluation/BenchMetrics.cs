@@ -43,8 +43,10 @@ public sealed record SectionAccuracy(string Section, int Records, double Accurac
 /// <param name="Overall">Mean of the section accuracies (RewardBench's score).</param>
 /// <param name="Levels">RM-Bench levels over all records that have them.</param>
 /// <param name="Ties">The tie rule applied.</param>
+/// <param name="RewardBench">RewardBench's published scoring of the subsets it knows, or null when the run has none.</param>
+/// <param name="RmBench">RM-Bench's published scoring of its 3 x 3 records, or null when the run has none.</param>
 public sealed record BenchAccuracy(IReadOnlyList<SubsetAccuracy> Subsets, IReadOnlyList<SectionAccuracy> Sections, double Overall,
-    StyleLevels? Levels, TieRule Ties)
+    StyleLevels? Levels, TieRule Ties, RewardBenchScore? RewardBench, RmBenchScore? RmBench)
 {
     /// <summary>Records judged.</summary>
     public int Records => Subsets.Sum(s => s.Records);
@@ -78,7 +80,7 @@ public static class BenchMetrics
             .ToArray();
         var withLevels = all.Where(r => r.HasStyleLevels).ToArray();
         return new BenchAccuracy(subsets, sections, sections.Length == 0 ? 0 : sections.Average(s => s.Accuracy),
-            withLevels.Length > 0 ? Levels(withLevels, ties) : null, ties);
+            withLevels.Length > 0 ? Levels(withLevels, ties) : null, ties, RewardBenchScore.Of(subsets), RmBenchScore.Of(all));
     }
 
     static double Apply(double outcome, TieRule ties) => outcome == 0.5 && ties == TieRule.Wrong ? 0 : outcome;

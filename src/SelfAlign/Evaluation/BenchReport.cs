@@ -50,6 +50,21 @@ public static class BenchReport
             ["rm_bench"] = Levels(s.Levels),
         })]),
         ["rm_bench"] = Levels(a.Levels),
+        ["rewardbench"] = a.RewardBench is not { } rb ? null : new JsonObject
+        {
+            ["sections"] = new JsonObject(rb.Sections.Select(x => KeyValuePair.Create(x.Section, (JsonNode?)x.Accuracy))),
+            ["prior_sets"] = rb.PriorSets,
+            ["score"] = rb.Score,
+            ["section_mean"] = rb.SectionMean,
+            ["unofficial_subsets"] = new JsonArray([.. rb.Unofficial.Select(n => (JsonNode?)n)]),
+        },
+        ["rm_bench_score"] = a.RmBench is not { } rm ? null : new JsonObject
+        {
+            ["domains"] = new JsonArray([.. rm.Domains.Select(d => (JsonNode?)new JsonObject { ["domain"] = d.Domain, ["records"] = d.Records, ["accuracy"] = d.Accuracy })]),
+            ["easy"] = rm.Levels.Easy, ["normal"] = rm.Levels.Normal, ["hard"] = rm.Levels.Hard,
+            ["overall"] = rm.Overall,
+            ["ties"] = "wrong",
+        },
         ["tie_count"] = a.TieCount,
         ["format_failures"] = a.FormatFailures,
         ["skipped_invalid"] = c.Skipped.Count,
@@ -68,6 +83,22 @@ public static class BenchReport
     };
 
     static JsonArray Interval((double Low, double High) ci) => new(ci.Low, ci.High);
+
+    /// <summary>The benchmarks' own published scores of a run, a line each (none when the run has neither benchmark's subsets).</summary>
+    public static IEnumerable<string> PublishedScores(BenchAccuracy a)
+    {
+        if (a.RewardBench is { } rb)
+        {
+            string sections = string.Join(", ", rb.Sections.Select(x => $"{x.Section} {(x.Accuracy is double v ? Pct(v) : "n/a")}"));
+            yield return $"RewardBench score (official subset weights; sections 2 : prior sets 1): {Pct(rb.Score)}% ({sections}" +
+                (rb.PriorSets is double p ? $", prior sets {Pct(p)}" : "") + ")" +
+                (rb.SectionMean is double m ? $"; mean of the sections (the IPO paper's headline): {Pct(m)}%" : "") +
+                (rb.Unofficial.Count > 0 ? $"; not RewardBench subsets, left out: {string.Join(", ", rb.Unofficial)}" : "");
+        }
+        if (a.RmBench is { } rm)
+            yield return $"RM-Bench score (ties wrong, mean of domains): {Pct(rm.Overall)}% ({string.Join(", ", rm.Domains.Select(d => $"{d.Domain} {Pct(d.Accuracy)}"))}; " +
+                $"easy {Pct(rm.Levels.Easy)}, normal {Pct(rm.Levels.Normal)}, hard {Pct(rm.Levels.Hard)})";
+    }
 
     /// <summary>An accuracy and its 95% interval as "61.25 [48.9, 72.3]" (percent).</summary>
     public static string WithInterval(double rate, (double Low, double High) ci) => $"{Pct(rate)} {Brackets(ci)}";
@@ -95,6 +126,8 @@ public static class BenchReport
         md.AppendLine($"{a.Records} records; ties count as {(a.Ties == TieRule.Half ? "half a win" : "wrong")} ({a.TieCount} tied comparisons); " +
             $"{a.FormatFailures} format failures; {c.Skipped.Count} malformed records skipped.\n");
         md.AppendLine($"**Overall (mean of sections): {Pct(a.Overall)}%** (95% interval {Brackets(a.OverallInterval)})\n");
+        foreach (string line in PublishedScores(a)) md.AppendLine($"- {line}");
+        if (a.RewardBench is not null || a.RmBench is not null) md.AppendLine();
         md.AppendLine("Accuracies are percentages with their 95% interval in brackets (Wilson, over the records); chance is 50%.\n");
         md.AppendLine("| section | records | accuracy % [95% CI] |\n|---|---:|---:|");
         foreach (var s in a.Sections) md.AppendLine($"| {s.Section} | {s.Records} | {WithInterval(s.Accuracy, s.Interval)} |");

@@ -45,7 +45,19 @@ public sealed class BenchDataTests : IDisposable
         Assert.Equal("rmbench-format-1", items[0].Id);
         Assert.Null(items[0].Category);
         Assert.EndsWith("rmbench-format.json:2", items[0].Source);
-        Assert.EndsWith("rmbench-format.json:17", items[1].Source);
+        Assert.EndsWith("rmbench-format.json:18", items[1].Source);
+        Assert.Equal("chat", items[0].Section);
+    }
+
+    [Fact]
+    public void RM_bench_domains_come_from_the_field_or_the_file_and_pool_safety()
+    {
+        string record = "{\"id\": 1, \"subset\": \"alpacaeval\", \"prompt\": \"p\", \"chosen\": [\"a\", \"b\", \"c\"], \"rejected\": [\"x\", \"y\", \"z\"]}";
+        // As published: one file per domain, whose records name only their source set.
+        var (chat, _) = BenchData.Load([Write("chat_filtered.json", $"[{record}]")], false);
+        Assert.Equal(("alpacaeval", "chat"), (chat[0].Subset, chat[0].Section));
+        var (safety, _) = BenchData.Load([Write("total_dataset.json", $"[{record.Replace("\"id\": 1,", "\"id\": 2, \"domain\": \"safety-refuse\",")}]")], false);
+        Assert.Equal(("alpacaeval", "safety"), (safety[0].Subset, safety[0].Section));
     }
 
     [Theory]

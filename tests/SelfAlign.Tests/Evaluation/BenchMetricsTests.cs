@@ -54,6 +54,56 @@ public sealed class BenchMetricsTests
         Assert.Equal((3 + 3 + 0.5) / 9, accuracy.Overall, 12);
     }
 
+    /// <summary>Records of one subset: <paramref name="right"/> of <paramref name="n"/> correct.</summary>
+    static IEnumerable<JudgedRecord> Subset(string subset, int n, int right) =>
+        Enumerable.Range(0, n).Select(i => Pair($"{subset}-{i}", subset, "any", i < right ? 1 : 0));
+
+    [Fact]
+    public void RewardBench_score_weights_subsets_by_the_official_counts_not_the_runs()
+    {
+        // A sampled run: 5 llmbar-natural records, 50 llmbar-adver-neighbor, and so on; the weights are RewardBench's.
+        var records = Subset("llmbar-natural", 5, 4)                          // 0.8, official count 100
+            .Concat(Subset("llmbar-adver-neighbor", 50, 25))                   // 0.5, official count 134
+            .Concat(Subset("hep-go", 4, 4)).Concat(Subset("math-prm", 2, 1))    // 1.0 (164), 0.5 (984, up-weighted)
+            .Concat(Subset("xstest-should-refuse", 3, 3)).Concat(Subset("xstest-should-respond", 3, 0)) // 1.0 (250), 0.0 (154)
+            .Concat(Subset("shp", 10, 6)).Concat(Subset("summarize", 10, 7))  // prior sets 0.6, 0.7
+            .Concat(Subset("mtbench-human", 10, 3));                          // not a RewardBench subset
+        var rb = BenchMetrics.Compute(records, TieRule.Half).RewardBench!;
+
+        double chatHard = (0.8 * 100 + 0.5 * 134) / 234, reasoning = (1.0 * 164 + 0.5 * 984) / 1148, safety = 250.0 / 404;
+        Assert.Equal(["Chat", "Chat Hard", "Safety", "Reasoning"], rb.Sections.Select(x => x.Section));
+        Assert.Null(rb.Sections[0].Accuracy);
+        Assert.Equal(chatHard, rb.Sections[1].Accuracy!.Value, 12);
+        Assert.Equal(safety, rb.Sections[2].Accuracy!.Value, 12);
+        Assert.Equal(reasoning, rb.Sections[3].Accuracy!.Value, 12);
+        Assert.Equal(0.65, rb.PriorSets!.Value, 12);
+        // The leaderboard's weights 2 per section and 1 for the prior sets, over what is present.
+        Assert.Equal((2 * (chatHard + safety + reasoning) + 0.65) / 7, rb.Score, 12);
+        Assert.Equal((chatHard + safety + reasoning) / 3, rb.SectionMean!.Value, 12);
+        Assert.Equal(["mtbench-human"], rb.Unofficial);
+
+        Assert.Null(BenchMetrics.Compute(Subset("mtbench-human", 2, 1), TieRule.Half).RewardBench);
+    }
+
+    [Fact]
+    public void RM_bench_score_counts_ties_wrong_pools_safety_and_averages_domains()
+    {
+        double[][] Matrix(double x) => [[x, x, x], [x, x, x], [x, x, x]];
+        JudgedRecord Styled(string id, string domain, double[][] outcomes) =>
+            new(id, domain, RmBenchScore.Domain(domain), outcomes, [1, 2, 3], [1, 2, 3], 0);
+        var records = new[]
+        {
+            Styled("c1", "chat", Matrix(1)), Styled("c2", "chat", Matrix(0.5)),   // chat: 1 and 0 (ties wrong) -> 0.5
+            Styled("s1", "safety-refuse", Matrix(1)), Styled("s2", "safety-response", Matrix(1)),
+            Styled("s3", "safety-response", Matrix(0)),                            // safety pooled: 2 of 3 -> 2/3
+        };
+        var rm = BenchMetrics.Compute(records, TieRule.Half).RmBench!;   // the run's own rule is half; RM-Bench's is not
+        Assert.Equal([("chat", 2, 0.5), ("safety", 3, Math.Round(2.0 / 3, 12))], rm.Domains.Select(d => (d.Domain, d.Records, Math.Round(d.Accuracy, 12))));
+        Assert.Equal((0.5 + 2.0 / 3) / 2, rm.Overall, 12);
+        Assert.Equal(3.0 / 5, rm.Levels.Hard, 12);
+        Assert.Null(BenchMetrics.Compute([Pair("p", "x", "x", 1)], TieRule.Half).RmBench);
+    }
+
     [Fact]
     public void Confusion_matrix_counts_and_agrees()
     {
