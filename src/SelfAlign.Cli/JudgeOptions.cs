@@ -19,7 +19,7 @@ internal sealed class JudgeOptions
     public readonly Option<int> Limit = new("--limit-per-subset") { Description = "Judge at most N records per subset, drawn by --seed (0: all).", DefaultValueFactory = _ => 0 };
     public readonly Option<ulong> Seed = new("--seed") { Description = "Seed of the subset sample and of sampled judgments.", DefaultValueFactory = _ => 0 };
     public readonly Option<string> Format = new("--format") { Description = "chat (through the chat template) or plain (the IPO authors' raw layout).", DefaultValueFactory = _ => "chat" };
-    public readonly Option<string> Labels = new("--labels") { Description = "Spellings of Yes/No summed: exact, space (' Yes' too) or all (also case).", DefaultValueFactory = _ => "all" };
+    public readonly Option<string> Labels = new("--labels") { Description = "Spellings of Yes/No summed: exact, space (' Yes' too), all (also case) or encoded (every token of ' Yes' as the tokenizer encodes it, as the IPO authors' code).", DefaultValueFactory = _ => "all" };
     public readonly Option<bool> SkipInvalid = new("--skip-invalid") { Description = "Skip malformed records and count them, instead of stopping at the first." };
     public readonly Option<int> BatchTokens = new("--batch-tokens") { Description = "Most padded tokens per forward batch.", DefaultValueFactory = _ => 4096 };
     public readonly Option<string> DType = CliOptions.DType("Compute dtype: auto (bf16 where the CPU computes it natively, else f32), bf16, f32 or f16.");
@@ -47,7 +47,8 @@ internal sealed class JudgeOptions
         "exact" => LabelVariants.Exact,
         "space" => LabelVariants.Space,
         "all" => LabelVariants.SpaceAndCase,
-        var l => throw new UsageException($"--labels '{l}': use exact, space or all"),
+        "encoded" => LabelVariants.Encoded,
+        var l => throw new UsageException($"--labels '{l}': use exact, space, all or encoded"),
     };
 
     /// <summary>The records to judge (sampled per subset when a limit is set) and the malformed ones skipped.</summary>

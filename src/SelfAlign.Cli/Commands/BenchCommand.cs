@@ -29,10 +29,15 @@ internal static class BenchCommand
         var maxNew = new Option<int>("--max-new-tokens") { Description = "Additive judge: most tokens per judgment.", DefaultValueFactory = _ => 256 };
         var eta = new Option<double>("--eta") { Description = "Pairwise judge: calibration of the reported strength, in [0.5, 1] (0.5: none).", DefaultValueFactory = _ => 0.5 };
         var plainPath = new Option<bool>("--plain-path") { Description = "Score one input at a time through full forward passes (the reference for the fast path)." };
+        var preset = new Option<string?>("--preset")
+        {
+            Description = "ipo-authors: the IPO authors' exact RewardBench setting (yes/no judge, their prompt per subset, plain layout, " +
+                "' Yes' / ' No' as the tokenizer encodes them, inputs cut after 1,024 tokens, ties wrong). Not combined with --judge, --prompts, --format, --labels or --ties.",
+        };
         var overwrite = CliOptions.Overwrite();
         var command = new Command("bench", "Measure a judge's accuracy on preference pairs (RewardBench / RM-Bench format), per subset, section and " +
             "category. Resumable: run the same command again and only the records not yet judged are judged; changed options are refused.");
-        foreach (var option in new Option[] { o.Model, o.Adapter, o.Data, output, judge, prompts, o.Format, o.Labels, categories, ties, o.Limit, o.Seed,
+        foreach (var option in new Option[] { o.Model, o.Adapter, o.Data, output, judge, prompts, o.Format, o.Labels, categories, ties, preset, o.Limit, o.Seed,
                      samples, temperature, topP, maxNew, eta, o.SkipInvalid, plainPath, o.BatchTokens, o.DType, overwrite })
             command.Options.Add(option);
         command.SetAction(parse =>
@@ -57,8 +62,14 @@ internal static class BenchCommand
             var sampling = new SamplingOptions { Temperature = parse.GetValue(temperature), TopP = parse.GetValue(topP), MaxNewTokens = parse.GetValue(maxNew) };
             sampling.Validate();
             var format = o.ParseFormat(parse);
-            var labels = o.ParseLabels(parse);
-            var promptSet = JudgePromptSet.Get(parse.GetValue(prompts)!);
+            var yesNo = new YesNoOptions(JudgePromptSet.Get(parse.GetValue(prompts)!), format, o.ParseLabels(parse));
+            if (parse.GetValue(preset) is string name)
+            {
+                if (name != "ipo-authors") throw new UsageException($"--preset '{name}': the one preset is ipo-authors");
+                var given = new Option[] { judge, prompts, o.Format, o.Labels, ties }.Where(opt => parse.GetResult(opt) is { Implicit: false }).ToArray();
+                if (given.Length > 0) throw new UsageException($"--preset ipo-authors fixes {string.Join(", ", given.Select(g => g.Name))}: leave them out");
+                (yesNo, format, tieRule) = (YesNoOptions.IpoAuthors, YesNoOptions.IpoAuthors.Format, TieRule.Wrong);
+            }
             var (items, skipped) = o.LoadData(parse);
             var data = parse.GetRequiredValue(o.Data);
             string outDir = parse.GetRequiredValue(output).FullName;
@@ -70,7 +81,7 @@ internal static class BenchCommand
             using var model = engine.Model;
             IBenchJudge benchJudge = judgeName switch
             {
-                "yesno" => new YesNoBenchJudge(new YesNoJudge(engine, new YesNoOptions(promptSet, format, labels))),
+                "yesno" => new YesNoBenchJudge(new YesNoJudge(engine, yesNo)),
                 "additive" => new AdditiveBenchJudge(new AdditiveJudge(engine, new AdditiveOptions(parse.GetValue(samples), sampling, parse.GetValue(o.Seed)))),
                 _ => new PairwiseBenchJudge(new PairwiseJudge(engine, format), parse.GetValue(eta)),
             };

@@ -68,15 +68,24 @@ public sealed class YesNoBenchJudge(YesNoJudge judge) : IBenchJudge
     /// <inheritdoc />
     public int ChunkSize => 64;
     /// <inheritdoc />
-    public JsonObject Settings => new()
+    public JsonObject Settings
     {
-        ["prompts"] = judge.Options.Prompts.Name,
-        ["prompt_texts"] = new JsonObject(judge.Options.Prompts.ByCategory.Concat(judge.Options.Prompts.BySubset)
-            .Select(kv => KeyValuePair.Create(kv.Key, (JsonNode?)kv.Value))),
-        ["format"] = judge.Options.Format.ToString().ToLowerInvariant(),
-        ["yes_tokens"] = new JsonArray([.. judge.Yes.Spellings.Select(s => (JsonNode?)s)]),
-        ["no_tokens"] = new JsonArray([.. judge.No.Spellings.Select(s => (JsonNode?)s)]),
-    };
+        get
+        {
+            var settings = new JsonObject
+            {
+                ["prompts"] = judge.Options.Prompts.Name,
+                ["prompt_texts"] = new JsonObject(judge.Options.Prompts.ByCategory.Concat(judge.Options.Prompts.BySubset)
+                    .Select(kv => KeyValuePair.Create(kv.Key, (JsonNode?)kv.Value))),
+                ["format"] = judge.Options.Format.ToString().ToLowerInvariant(),
+                ["yes_tokens"] = new JsonArray([.. judge.Yes.Spellings.Select(s => (JsonNode?)s)]),
+                ["no_tokens"] = new JsonArray([.. judge.No.Spellings.Select(s => (JsonNode?)s)]),
+            };
+            // Only where set, so the manifests of runs without a cut stay as they were.
+            if (judge.Options.MaxInputTokens is int n) settings["max_input_tokens"] = n;
+            return settings;
+        }
+    }
 
     /// <inheritdoc />
     public IReadOnlyList<BenchVerdict> Judge(IReadOnlyList<BenchItem> items, IReadOnlyList<string> categories) =>

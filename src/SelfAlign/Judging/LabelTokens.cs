@@ -11,6 +11,12 @@ public enum LabelVariants
     Space,
     /// <summary>Leading space and case (as written, lower, upper, capitalized): "Yes", " Yes", "yes", " yes", "YES", " YES".</summary>
     SpaceAndCase,
+    /// <summary>
+    /// Every token of " Yes" as the tokenizer encodes it, summed: the IPO authors' evaluation code
+    /// (<c>tokenizer.encode(" Yes", add_special_tokens=False)</c>). Where that is more than one token
+    /// (a SentencePiece vocabulary may give "▁" and "▁Yes"), each counts, as in their code.
+    /// </summary>
+    Encoded,
 }
 
 /// <summary>
@@ -26,6 +32,12 @@ public sealed record LabelTokens(string Word, IReadOnlyList<string> Spellings, I
     /// <summary>Finds the single-token spellings of <paramref name="word"/>; fails when there is none.</summary>
     public static LabelTokens Resolve(Tokenizer tokenizer, string word, LabelVariants variants)
     {
+        if (variants == LabelVariants.Encoded)
+        {
+            var ids = tokenizer.Encode(" " + word);
+            return ids.Count > 0 ? new LabelTokens(word, ids.Select(id => tokenizer.IdToToken(id) ?? id.ToString()).ToArray(), ids)
+                : throw new ArgumentException($"the label ' {word}' encodes to no token");
+        }
         IEnumerable<string> cases = variants == LabelVariants.SpaceAndCase
             ? [word, word.ToLowerInvariant(), word.ToUpperInvariant(), char.ToUpperInvariant(word[0]) + word[1..].ToLowerInvariant()]
             : [word];

@@ -6,7 +6,17 @@ namespace SelfAlign.Judging;
 /// <param name="Prompts">The instructions per category (and subset).</param>
 /// <param name="Format">Through the chat template, or the IPO authors' plain layout.</param>
 /// <param name="Variants">Which spellings of Yes and No are summed.</param>
-public sealed record YesNoOptions(JudgePromptSet Prompts, JudgeFormat Format = JudgeFormat.Chat, LabelVariants Variants = LabelVariants.SpaceAndCase);
+/// <param name="MaxInputTokens">Keep only the first this many tokens of each input (the IPO authors truncate at 1,024); null keeps all.</param>
+public sealed record YesNoOptions(JudgePromptSet Prompts, JudgeFormat Format = JudgeFormat.Chat, LabelVariants Variants = LabelVariants.SpaceAndCase,
+    int? MaxInputTokens = null)
+{
+    /// <summary>
+    /// The IPO authors' evaluation setting (their <c>Preference_Comparison/Reward_Bench/ours.py</c>): their
+    /// prompt per RewardBench subset, the plain layout, " Yes" and " No" as the tokenizer encodes them,
+    /// inputs cut after 1,024 tokens. Their comparison is strict: score it with <see cref="TieRule.Wrong"/>.
+    /// </summary>
+    public static YesNoOptions IpoAuthors { get; } = new(JudgePromptSet.IpoAuthors, JudgeFormat.Plain, LabelVariants.Encoded, 1024);
+}
 
 /// <summary>A yes/no judgment of one response.</summary>
 /// <param name="PYes">p(Yes) over the whole vocabulary, spellings summed.</param>
@@ -59,7 +69,11 @@ public sealed class YesNoJudge
     }
 
     /// <summary>Token ids the model reads for one item.</summary>
-    public IReadOnlyList<int> Input(JudgeItem item) => _renderer.Ids(Request(item));
+    public IReadOnlyList<int> Input(JudgeItem item)
+    {
+        var ids = _renderer.Ids(Request(item));
+        return Options.MaxInputTokens is int n && ids.Count > n ? ids.Take(n).ToArray() : ids;
+    }
 
     /// <summary>Scores every item; <paramref name="onProgress"/> hears how many finished.</summary>
     public IReadOnlyList<YesNoScore> Score(IReadOnlyList<JudgeItem> items, Action<int>? onProgress = null)

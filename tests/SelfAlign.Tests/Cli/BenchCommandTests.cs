@@ -77,6 +77,26 @@ public sealed class BenchCommandTests : IDisposable
     }
 
     [Fact]
+    public void The_IPO_authors_preset_fixes_their_setting_and_refuses_to_mix()
+    {
+        string output = Path.Combine(_dir, "authors");
+        var run = CliRunner.Run(Bench(output, "--preset", "ipo-authors"));
+        Assert.True(run.Code == 0, run.Err);
+        var results = JsonDocument.Parse(File.ReadAllText(Path.Combine(output, "results.json"))).RootElement;
+        Assert.Equal("wrong", results.GetProperty("ties").GetString());
+        var settings = results.GetProperty("settings");
+        Assert.Equal(("ipo-authors", "plain", 1024), (settings.GetProperty("prompts").GetString(), settings.GetProperty("format").GetString(),
+            settings.GetProperty("max_input_tokens").GetInt32()));
+        Assert.Equal(["ĠYes"], settings.GetProperty("yes_tokens").EnumerateArray().Select(t => t.GetString()));
+        // The RewardBench score sits beside the suite's own overall.
+        Assert.Equal(JsonValueKind.Number, results.GetProperty("rewardbench").GetProperty("score").ValueKind);
+
+        var mixed = CliRunner.Run(Bench(Path.Combine(_dir, "mixed"), "--preset", "ipo-authors", "--ties", "half"));
+        Assert.Equal(2, mixed.Code);
+        Assert.Contains("--ties", mixed.Err);
+    }
+
+    [Fact]
     public void Pairwise_and_additive_judges_run_on_RM_bench_records_with_model_categories()
     {
         string rm = Path.Combine(AppContext.BaseDirectory, "fixtures", "bench", "rmbench-format.json");

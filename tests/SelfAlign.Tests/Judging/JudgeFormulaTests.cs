@@ -58,6 +58,26 @@ public sealed class JudgeFormulaTests
         Assert.Equal(chat.Input(new JudgeItem("Q", "R")).Count(t => t == _model.Id("<|im_end|>")), smuggled.Count(t => t == _model.Id("<|im_end|>")));
     }
 
+    [Fact]
+    public void The_IPO_authors_setting_is_their_code_prompt_for_prompt_with_a_cut_at_1024_tokens()
+    {
+        var options = YesNoOptions.IpoAuthors;
+        var judge = new YesNoJudge(_model, options);
+        // Their prompt per subset, verbatim (no final period here, unlike the paper's table), and alpacaeval-easy's for the rest.
+        const string code = "Below is a coding-related question along with a response containing code. Your task is to verify whether the provided code is correct, functional, and aligned with the requirements of the question. Answer with just Yes/No";
+        Assert.Equal(code + "\n    User : Q\n    Response : R\n    ", judge.Request(new JudgeItem("Q", "R", "code", "hep-rust")));
+        Assert.StartsWith("Is the response both complete and accurate according to the instruction? Answer just Yes/No.\n", judge.Request(new JudgeItem("Q", "R", "chat", "llmbar-natural")));
+        Assert.StartsWith("Below is a question and its response. Assess if the response is helpful and correct. Answer just Yes/No\n", judge.Request(new JudgeItem("Q", "R", "math", "gsm8k")));
+        // " Yes" and " No" as the tokenizer encodes them; nothing else counts.
+        Assert.Equal([9230], judge.Yes.Ids);
+        Assert.Equal([2838], judge.No.Ids);
+        // Their tokenizer call keeps the first 1,024 tokens, so a long response loses its end.
+        var item = new JudgeItem("Q", string.Join(" ", Enumerable.Repeat("word", 3000)), "chat", "alpacaeval-easy");
+        var full = new YesNoJudge(_model, options with { MaxInputTokens = null }).Input(item);
+        Assert.True(full.Count > 1024);
+        Assert.Equal(full.Take(1024), judge.Input(item));
+    }
+
     [Theory]
     [InlineData("Good answer. Score: 4", 4)]
     [InlineData("score: 3/5", 3)]
