@@ -20,12 +20,14 @@ public sealed class JudgeRenderer(Tokenizer tokenizer, JudgeFormat format)
 
     /// <summary>
     /// Token ids of <paramref name="request"/> as a user turn followed by the assistant header (or
-    /// as is, in plain format), then <paramref name="answerPrefix"/>, the start of the answer the
-    /// judge forces. Special tokens come from the template, never from the request.
+    /// as is, in plain format, with a line break before the answer), then <paramref name="answerPrefix"/>,
+    /// the start of the answer the judge forces. Special tokens come from the template, never from the request.
     /// </summary>
     public IReadOnlyList<int> Ids(string request, string answerPrefix = "")
     {
-        if (_template is null) return tokenizer.Encode(request + answerPrefix, addSpecialTokens: true, allowSpecialTokens: false);
+        // Plain text has no assistant header to separate the answer from the question: a line break does.
+        if (_template is null)
+            return tokenizer.Encode(answerPrefix.Length == 0 ? request : request + "\n" + answerPrefix, addSpecialTokens: true, allowSpecialTokens: false);
         var (before, after) = Pieces(answerPrefix);
         return [.. before, .. tokenizer.Encode(request, allowSpecialTokens: false), .. after];
     }

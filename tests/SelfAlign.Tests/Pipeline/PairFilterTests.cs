@@ -48,6 +48,19 @@ public sealed class PairFilterTests : IDisposable
     }
 
     [Fact]
+    public void EveryFailedAdditiveJudgmentCounts()
+    {
+        // Three judgments per candidate: "a"'s second candidate had all three fail (no score), "b"'s first one of three.
+        var (candidates, judgments) = Write("additive", ("a", 4, 2), ("b", 5, 3));
+        File.WriteAllLines(judgments, File.ReadAllLines(judgments).Select(line =>
+            line.Contains("\"a\", \"sample\": 1") ? line.Replace("\"score\": 2", "\"score\": null, \"format_failures\": 3")
+            : line.Contains("\"b\", \"sample\": 0") ? line.Replace("}", ", \"format_failures\": 1}") : line));
+        var report = PairStage.Run(candidates, judgments, Path.Combine(_dir, "pairs.jsonl"), new PairRule());
+        Assert.Equal(4, report.FormatFailures);
+        Assert.Equal(1, report.Pairs);   // "a" has one scored candidate left: too few to pair
+    }
+
+    [Fact]
     public void WithoutFiltersEveryUntiedPromptGivesAPair()
     {
         var (candidates, judgments) = Write("yesno", ("kept", 0.9, 0.1), ("weak", 0.4, 0.1), ("close", 0.9, 0.6));

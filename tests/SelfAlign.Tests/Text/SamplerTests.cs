@@ -60,6 +60,36 @@ public class SamplerTests
     }
 
     [Fact]
+    public void Top_p_without_top_k_measures_the_nucleus_against_the_whole_vocabulary()
+    {
+        // A 150,000-token vocabulary: 10 head tokens share 60% of the mass, the tail of 149,990 the rest.
+        // The nucleus of 0.5 is the head tokens whose mass, in descending order, first reaches 50%:
+        // head weights 10, 9, ..., 1 (sum 55) at 60% give 10.9%, 9.8%, 8.7%, 7.6%, 6.5%, 5.5%, 4.4%: seven tokens
+        // (49.1% after six). Measured against the head alone, 50% would be reached after five.
+        const int vocab = 150_000, head = 10;
+        var logits = new float[vocab];
+        double headMass = 0.6, tailEach = 0.4 / (vocab - head);
+        for (int t = 0; t < head; t++) logits[t] = (float)Math.Log(headMass * (head - t) / 55.0);
+        for (int t = head; t < vocab; t++) logits[t] = (float)Math.Log(tailEach);
+        var p = Enumerable.Range(0, head).Select(t => headMass * (head - t) / 55.0).ToArray();
+        int nucleus = 1;
+        for (double sum = p[0]; sum < 0.5; sum += p[nucleus++]) { }
+        Assert.Equal(7, nucleus);
+
+        var counts = new Dictionary<int, int>();
+        var random = new RandomStream(11);
+        const int n = 5000;
+        for (int i = 0; i < n; i++)
+        {
+            int token = Sampler.Sample(logits, vocab, new SamplingOptions { TopP = 0.5, TopK = 0 }, null, ref random).Token;
+            counts[token] = counts.GetValueOrDefault(token) + 1;
+        }
+        Assert.Equal(Enumerable.Range(0, nucleus), counts.Keys.Order());
+        double kept = p.Take(nucleus).Sum();
+        for (int t = 0; t < nucleus; t++) Assert.InRange(counts[t] / (double)n, p[t] / kept - 0.025, p[t] / kept + 0.025);
+    }
+
+    [Fact]
     public void Repetition_penalty_divides_positive_and_multiplies_negative_logits()
     {
         // Penalty 10 on token 0 (2.0 -> 0.2) makes token 1 (1.0) the argmax.
