@@ -87,6 +87,9 @@ public sealed record IterateConfig
         public double WarmupRatio { get; init; } = 0.1;
         /// <summary>cosine, linear or constant.</summary>
         public string Schedule { get; init; } = "cosine";
+        /// <summary>Where the decay ends (0: at zero); omitted from the manifest when 0.</summary>
+        [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
+        public double MinLearningRate { get; init; }
         /// <summary>AdamW's decoupled weight decay.</summary>
         public double WeightDecay { get; init; }
         /// <summary>Optimizer steps between checkpoints.</summary>
@@ -326,7 +329,7 @@ public sealed record IterateConfig
         return new TrainOptions
         {
             LearningRate = o.LearningRate, Epochs = o.Epochs, BatchSize = o.BatchSize, GradientAccumulation = o.GradientAccumulation,
-            MaxGradNorm = o.MaxGradNorm, WarmupRatio = o.WarmupRatio,
+            MaxGradNorm = o.MaxGradNorm, WarmupRatio = o.WarmupRatio, MinLearningRate = o.MinLearningRate,
             Schedule = Enum.TryParse<ScheduleKind>(o.Schedule, ignoreCase: true, out var kind) ? kind : ScheduleKind.Cosine,
             Optimizer = new AdamWOptions(WeightDecay: o.WeightDecay), Seed = Seed, CheckpointEvery = o.CheckpointEvery,
             MaxLength = o.MaxLength, MaxPromptLength = o.MaxPromptLength,

@@ -19,6 +19,9 @@ public sealed record TrainOptions
     public double WarmupRatio { get; init; } = 0.1;
     /// <summary>Decay after warm-up.</summary>
     public ScheduleKind Schedule { get; init; } = ScheduleKind.Cosine;
+    /// <summary>Where the decay ends (0: at zero). Left out of manifests when 0, so those of earlier runs still match.</summary>
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingDefault)]
+    public double MinLearningRate { get; init; }
     /// <summary>AdamW settings.</summary>
     public AdamWOptions Optimizer { get; init; } = new();
     /// <summary>Seed of the adapter's initialization, the data order and dropout.</summary>
@@ -51,6 +54,8 @@ public sealed record TrainOptions
         if (GradientAccumulation < 1) throw new InvalidSettingException("gradient_accumulation", $"must be at least 1, got {GradientAccumulation}");
         if (!(MaxGradNorm >= 0) || double.IsInfinity(MaxGradNorm)) throw new InvalidSettingException("max_grad_norm", $"must be 0 (off) or positive, got {MaxGradNorm}");
         if (!(WarmupRatio is >= 0 and < 1)) throw new InvalidSettingException("warmup_ratio", $"must be in [0, 1), got {WarmupRatio}");
+        if (!(MinLearningRate >= 0 && MinLearningRate < LearningRate))
+            throw new InvalidSettingException("min_learning_rate", $"must be in [0, learning_rate {LearningRate:G}), got {MinLearningRate:G}");
         if (!(Optimizer.WeightDecay >= 0) || double.IsInfinity(Optimizer.WeightDecay)) throw new InvalidSettingException("weight_decay", $"must be >= 0, got {Optimizer.WeightDecay}");
         if (CheckpointEvery < 1) throw new InvalidSettingException("checkpoint_every", $"must be at least 1 step, got {CheckpointEvery}");
         if (KeepCheckpoints < 1) throw new InvalidSettingException("keep_checkpoints", $"must be at least 1, got {KeepCheckpoints}");

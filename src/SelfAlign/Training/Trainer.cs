@@ -61,7 +61,8 @@ public sealed class Trainer(CausalLm model, TrainOptions options, string folder)
         using var optimizer = new AdamW(parameters, options.Optimizer);
         var (batches, perEpoch) = Shape(objective.Count);
         int total = TotalSteps(objective.Count);
-        var schedule = new LearningRateSchedule(options.LearningRate, options.Schedule, total, LearningRateSchedule.Warmup(options.WarmupRatio, total));
+        var schedule = new LearningRateSchedule(options.LearningRate, options.Schedule, total, LearningRateSchedule.Warmup(options.WarmupRatio, total),
+            options.MinLearningRate);
 
         int start = Resume(parameters, optimizer);
         if (start > 0) OnResume?.Invoke(start);

@@ -175,5 +175,17 @@ public sealed class IterateTests : IDisposable
         File.WriteAllText(_config, "{\"name\": \"x\",\n \"seed_model\": \"m0\", \"prompts\": \"p\", \"typo\": 1}");
         error = Assert.Throws<SelfAlign.Data.DataFormatException>(() => IterateConfig.Load(_config));
         Assert.Contains("typo", error.Message);
+
+        // A decay floor is read into the stage's options, and one at or above the peak is named.
+        var floored = Config("demo", 0.1);
+        floored["train"]!["min_learning_rate"] = 1e-4;
+        File.WriteAllText(_config, floored.ToJsonString());
+        var config = IterateConfig.Load(_config);
+        Assert.Equal(1e-4, config.TrainOptions(config.Train).MinLearningRate);
+        Assert.Equal(0, config.TrainOptions(config.Sft!).MinLearningRate);
+        floored["train"]!["min_learning_rate"] = 1e-3;
+        File.WriteAllText(_config, floored.ToJsonString());
+        error = Assert.Throws<SelfAlign.Data.DataFormatException>(() => IterateConfig.Load(_config));
+        Assert.Contains("min_learning_rate", error.Message);
     }
 }

@@ -48,4 +48,21 @@ public sealed class OptimizerTests
         Assert.Equal(2.0 * 0.7, linear.At(3), 12);
         Assert.Equal(3, LearningRateSchedule.Warmup(0.1, 21));
     }
+
+    [Fact]
+    public void A_floor_ends_the_decay_above_zero_as_min_lr_schedules_do()
+    {
+        // The Self-Rewarding DPO recipe: 1e-6 decaying to 1e-7. Hugging Face's cosine_with_min_lr:
+        // factor = cosine * (1 - min / peak) + min / peak, so lr = min + (peak - min) * cosine.
+        var cosine = new LearningRateSchedule(1e-6, ScheduleKind.Cosine, TotalSteps: 10, WarmupSteps: 2, Floor: 1e-7);
+        Assert.Equal(0.5e-6, cosine.At(1), tolerance: 1e-18);                       // warm-up is untouched
+        Assert.Equal(1e-6, cosine.At(2), tolerance: 1e-18);
+        Assert.Equal(1e-7 + 0.9e-6 * 0.5 * (1 + Math.Cos(Math.PI * 4 / 8)), cosine.At(6), tolerance: 1e-18);
+        Assert.Equal(1e-7, cosine.At(10), tolerance: 1e-18);
+        var linear = new LearningRateSchedule(5.5e-6, ScheduleKind.Linear, 10, 0, Floor: 1.1e-6);
+        Assert.Equal(1.1e-6 + 4.4e-6 * 0.7, linear.At(3), tolerance: 1e-18);
+        Assert.Equal(1.1e-6, linear.At(10), tolerance: 1e-18);
+        var e = Assert.Throws<InvalidSettingException>(() => new TrainOptions { LearningRate = 1e-6, MinLearningRate = 1e-6 }.Validate());
+        Assert.Contains("min_learning_rate", e.Message);
+    }
 }
