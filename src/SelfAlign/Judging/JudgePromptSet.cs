@@ -74,13 +74,19 @@ public sealed record JudgePromptSet(string Name, IReadOnlyDictionary<string, str
     public static IReadOnlyDictionary<string, JudgePromptSet> BuiltIn { get; } =
         new Dictionary<string, JudgePromptSet> { [IpoEvaluation.Name] = IpoEvaluation, [IpoDpo.Name] = IpoDpo, [IpoAuthors.Name] = IpoAuthors };
 
-    /// <summary>The instruction for an item: its subset's if the set has one, else its category's.</summary>
+    /// <summary>
+    /// The instruction for an item: its subset's if the set has one, else its category's, else the
+    /// general (chat) one, so a set made for some categories still judges a prompt of another.
+    /// </summary>
     public string For(string category, string? subset)
     {
         if (subset is not null && BySubset.TryGetValue(subset, out var s)) return s;
-        if (ByCategory.TryGetValue(category, out var c)) return c;
-        throw new ArgumentException($"prompt set '{Name}' has no prompt for category '{category}'");
+        if (ByCategory.TryGetValue(category, out var c) || ByCategory.TryGetValue(Categories.Chat, out c)) return c;
+        throw new ArgumentException($"prompt set '{Name}' has no prompt for category '{category}' and no general (chat) prompt");
     }
+
+    /// <summary>The categories the set has no prompt of its own for (they take the chat prompt).</summary>
+    public IReadOnlyList<string> MissingCategories => [.. Categories.All.Where(c => !ByCategory.ContainsKey(c))];
 
     /// <summary>A built-in set by name, or a set from a JSON file.</summary>
     public static JudgePromptSet Get(string nameOrFile) =>

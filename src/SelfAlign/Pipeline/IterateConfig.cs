@@ -49,7 +49,7 @@ public sealed record IterateConfig
     /// The judge: yesno, additive or pairwise (the model itself, with its prompt set, layout and
     /// category), verifier (the checks of a task file, by prompt id) or command (an external program).
     /// </summary>
-    public sealed record JudgeSection(string Kind = "yesno", string Prompts = "ipo-dpo", string Format = "chat", string Category = "chat",
+    public sealed record JudgeSection(string Kind = "yesno", string Prompts = "ipo-dpo", string Format = "chat", string Category = "auto",
         int AdditiveSamples = 3, int BatchTokens = 4096, string? Tasks = null, string[]? Command = null)
     {
         /// <summary>The judge kind as the judge stage names it.</summary>

@@ -110,6 +110,8 @@ public static class JudgeStage
         if (total == 0) return 0;
         if (done.Count > 0) progress.Note($"Resuming: {done.Count} judgments already written, {total} to go.");
 
+        if (o.Kind == JudgeKind.YesNo && prompts.MissingCategories is { Count: > 0 } missingPrompts)
+            progress.Note($"warning: prompt set '{prompts.Name}' has no prompt for {string.Join(", ", missingPrompts)}; prompts of those categories get its chat prompt.");
         var task = progress.Begin($"judging ({o.Kind})", total);
         var clock = Stopwatch.StartNew();
         int finished = 0;

@@ -75,6 +75,39 @@ public sealed class JudgeStageTests : IDisposable
         Assert.Equal("category", Assert.Throws<InvalidSettingException>(() => Judge("poetry")).Setting);
     }
 
+    /// <summary>Progress that keeps the notes a stage writes.</summary>
+    sealed class Notes : IStageProgress, IProgressTask
+    {
+        public List<string> Lines { get; } = [];
+        public IProgressTask Begin(string description, double total) => this;
+        public void Note(string message) => Lines.Add(message);
+        public void Increment(double amount) { }
+        public void Describe(string description) { }
+    }
+
+    [Fact]
+    public void APromptSetWithoutACategorysPromptJudgesWithItsChatPromptAndWarns()
+    {
+        // A set made for chat and code only: every category still gets judged, math and safety with the chat prompt.
+        string file = Path.Combine(_dir, "two.json");
+        new JudgePromptSet("two", new Dictionary<string, string> { ["chat"] = JudgePromptSet.IpoDpo.ByCategory["chat"], ["code"] = JudgePromptSet.IpoDpo.ByCategory["code"] },
+            new Dictionary<string, string>()).Save(file);
+        Assert.Equal(JudgePromptSet.IpoDpo.ByCategory["chat"], JudgePromptSet.Load(file).For("math", null));
+        Assert.Equal(["math", "safety"], JudgePromptSet.Load(file).MissingCategories);
+
+        var notes = new Notes();
+        string output = Path.Combine(_dir, "judgments-two.jsonl");
+        JudgeStage.Run(new JudgeJob(_model, _candidates, output, new CandidateJudgeOptions(Prompts: file, Category: "math"), ScalarType.Float32), notes);
+        Assert.Equal(8, Rows(output).Count);
+        Assert.Contains(notes.Lines, l => l.Contains("no prompt for math, safety"));
+        // Chat's prompt on a math-labelled prompt scores as the chat category does.
+        var chat = Rows(Judge("chat")).ToDictionary(r => $"{r["prompt_id"]}|{r["sample"]}", r => (double)r["score"]!);
+        Assert.All(Rows(output), r => Assert.Equal(chat[$"{r["prompt_id"]}|{r["sample"]}"], (double)r["score"]!, 1e-6));
+
+        var none = new JudgePromptSet("none", new Dictionary<string, string> { ["code"] = "Is the code right? Answer Yes/No." }, new Dictionary<string, string>());
+        Assert.Throws<ArgumentException>(() => none.For("math", null));
+    }
+
     [Fact]
     public void ACategoryModelCategorizesWhileTheJudgeModelJudges()
     {
