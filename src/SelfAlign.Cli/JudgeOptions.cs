@@ -24,8 +24,12 @@ internal sealed class JudgeOptions
     public readonly Option<int> BatchTokens = new("--batch-tokens") { Description = "Most padded tokens per forward batch.", DefaultValueFactory = _ => 4096 };
     public readonly Option<string> DType = CliOptions.DType("Compute dtype: auto (bf16 where the CPU computes it natively, else f32), bf16, f32 or f16.");
     public readonly Option<DirectoryInfo?> Adapter = CliOptions.Adapter();
+    public readonly Option<string[]> TemplateArgs = CliOptions.TemplateArgs();
 
-    public IEnumerable<Option> All => [Model, Adapter, Data, Format, Labels, Limit, Seed, SkipInvalid, BatchTokens, DType];
+    public IEnumerable<Option> All => [Model, Adapter, Data, Format, Labels, Limit, Seed, SkipInvalid, BatchTokens, DType, TemplateArgs];
+
+    /// <summary>The chat-template variables given (name=value pairs).</summary>
+    public Dictionary<string, System.Text.Json.JsonElement> ParseTemplateArgs(ParseResult parse) => CliOptions.ParseTemplateArgs(parse.GetValue(TemplateArgs));
 
     /// <summary>Checks the model folder's config and weight headers, before anything is written.</summary>
     public void CheckModel(ParseResult parse) => ModelFolder.Check(parse.GetRequiredValue(Model).FullName);
@@ -70,6 +74,9 @@ internal sealed class JudgeOptions
         int batchTokens = CliOptions.AtLeast(parse, BatchTokens, 1);
         var tokenizer = Text.Tokenizer.Load(folder);
         var model = ModelFolder.Load(folder, new LoadOptions(CliOptions.ParseDType(parse.GetValue(DType)!), Adapter: parse.GetValue(Adapter)?.FullName));
-        return new LocalLanguageModel(model, tokenizer, new LocalModelOptions { FastPath = fastPath, MaxBatchTokens = batchTokens });
+        return new LocalLanguageModel(model, tokenizer, new LocalModelOptions
+        {
+            FastPath = fastPath, MaxBatchTokens = batchTokens, TemplateVariables = ParseTemplateArgs(parse),
+        });
     }
 }

@@ -32,6 +32,7 @@ internal sealed class TrainCliOptions(bool preference)
     public readonly Option<double> MaxGradNorm = new("--max-grad-norm") { Description = "Gradient clipping norm (0: off).", DefaultValueFactory = _ => 1.0 };
     public readonly Option<double> Warmup = new("--warmup-ratio") { Description = "Fraction of steps spent warming up.", DefaultValueFactory = _ => 0.1 };
     public readonly Option<string> Schedule = new("--schedule") { Description = "cosine, linear or constant.", DefaultValueFactory = _ => "cosine" };
+    public readonly Option<string[]> TemplateArgs = CliOptions.TemplateArgs();
     public readonly Option<double> MinLearningRate = new("--min-lr") { Description = "Where cosine or linear decay ends (default 0); the Self-Rewarding recipe: 1.1e-6 for SFT, 1e-7 for DPO." };
     public readonly Option<double> WeightDecay = new("--weight-decay") { Description = "AdamW weight decay.", DefaultValueFactory = _ => 0.0 };
     public readonly Option<ulong> Seed = new("--seed") { Description = "Seed of adapter init, data order and dropout.", DefaultValueFactory = _ => 0 };
@@ -50,7 +51,7 @@ internal sealed class TrainCliOptions(bool preference)
     public readonly Option<bool> Overwrite = CliOptions.Overwrite();
 
     /// <summary>The options in the order help lists them: what to train and where, then optimization, adapter and runtime.</summary>
-    public IEnumerable<Option> All => [Model, Data, Output, LearningRate, Epochs, BatchSize, Accumulation, MaxSteps, Schedule, MinLearningRate, Warmup, WeightDecay, MaxGradNorm,
+    public IEnumerable<Option> All => [Model, Data, Output, LearningRate, Epochs, BatchSize, Accumulation, MaxSteps, Schedule, MinLearningRate, Warmup, TemplateArgs, WeightDecay, MaxGradNorm,
         MaxLength, MaxPromptLength, Rank, Alpha, Dropout, Targets, RsLora, Full, NoTemplate, Seed, CheckpointEvery, DType, Overwrite];
 
     public TrainJob Job(ParseResult parse, PreferenceLossOptions? loss)
@@ -82,7 +83,7 @@ internal sealed class TrainCliOptions(bool preference)
         };
         var dtype = parse.GetValue(Full) ? TorchSharp.torch.ScalarType.Float32 : CliOptions.ParseDType(parse.GetValue(DType)!);
         return new TrainJob(parse.GetRequiredValue(Model).FullName, parse.GetRequiredValue(Data).FullName, parse.GetRequiredValue(Output).FullName,
-            options, loss, !parse.GetValue(NoTemplate), dtype, parse.GetValue(Overwrite));
+            options, loss, !parse.GetValue(NoTemplate), dtype, parse.GetValue(Overwrite), TemplateArgs: CliOptions.ParseTemplateArgs(parse.GetValue(TemplateArgs)));
     }
 
     /// <summary>Prints the last step's metrics.</summary>

@@ -22,7 +22,7 @@ internal static class CategorizeCommand
         var overwrite = CliOptions.Overwrite();
         var command = new Command("categorize", "Let the model categorize benchmark prompts (chat, code, math, safety) and compare with the data's categories. " +
             "Resumable: run the same command again and only the prompts not yet categorized are done; changed options are refused.");
-        foreach (var option in new Option[] { o.Model, o.Adapter, o.Data, output, o.Format, o.Limit, o.Seed, o.SkipInvalid, o.BatchTokens, o.DType, overwrite })
+        foreach (var option in new Option[] { o.Model, o.Adapter, o.Data, output, o.Format, o.Limit, o.Seed, o.SkipInvalid, o.BatchTokens, o.DType, o.TemplateArgs, overwrite })
             command.Options.Add(option);
         command.SetAction(parse =>
         {
@@ -42,7 +42,7 @@ internal static class CategorizeCommand
                 ["seed"] = parse.GetValue(o.Seed),
                 ["format"] = parse.GetValue(o.Format),
                 ["dtype"] = o.DTypeName(parse),
-            });
+            }.WithTemplateArgs(o.ParseTemplateArgs(parse)));
             string file = Path.Combine(outDir, "categories.jsonl");
             var done = new HashSet<string>();
             var console = CliConsole.Out();

@@ -34,11 +34,12 @@ internal static class JudgeCommand
         var batchTokens = new Option<int>("--batch-tokens") { Description = "Most padded tokens per forward batch.", DefaultValueFactory = _ => 4096 };
         var dtype = CliOptions.DType("Compute dtype: auto (bf16 where the CPU computes it natively, else f32), bf16, f32 or f16.");
         var adapter = CliOptions.Adapter();
+        var templateArgs = CliOptions.TemplateArgs();
         var overwrite = CliOptions.Overwrite();
         var command = new Command("judge", "Let the model judge its own candidates: IPO yes/no, Self-Rewarding additive (0-5) or PSO pairwise. " +
             "Resumable: run the same command again and only the missing judgments are made; changed options are refused.")
         {
-            model, adapter, candidates, output, judge, prompts, category, format, samples, seed, tasks, program, batchTokens, dtype, overwrite,
+            model, adapter, candidates, output, judge, prompts, category, format, samples, seed, tasks, program, batchTokens, dtype, templateArgs, overwrite,
         };
         command.SetAction(parse =>
         {
@@ -65,7 +66,8 @@ internal static class JudgeCommand
             var job = new JudgeJob(parse.GetValue(model)?.FullName ?? "", parse.GetRequiredValue(candidates).FullName, parse.GetRequiredValue(output).FullName,
                 new CandidateJudgeOptions(kind, parse.GetValue(prompts)!, layout, parse.GetValue(category)!, parse.GetValue(samples), parse.GetValue(seed),
                     parse.GetValue(tasks)?.FullName, parse.GetValue(program)),
-                CliOptions.ParseDType(parse.GetValue(dtype)!), parse.GetValue(batchTokens), parse.GetValue(adapter)?.FullName, parse.GetValue(overwrite));
+                CliOptions.ParseDType(parse.GetValue(dtype)!), parse.GetValue(batchTokens), parse.GetValue(adapter)?.FullName, parse.GetValue(overwrite),
+                TemplateArgs: CliOptions.ParseTemplateArgs(parse.GetValue(templateArgs)));
             int written = CliProgress.Run(progress => JudgeStage.Run(job, progress));
             CliConsole.Out().MarkupLine(written == 0 ? $"{Markup.Escape(job.Output)} is complete."
                 : $"wrote {written} judgments to [bold]{Markup.Escape(job.Output)}[/]");

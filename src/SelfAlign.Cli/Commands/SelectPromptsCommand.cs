@@ -27,7 +27,7 @@ internal static class SelectPromptsCommand
         var command = new Command("select-prompts", "IPO's prompt selection: every candidate yes/no instruction judges the same labeled pairs of its category, " +
             "and the most accurate per category is saved as a prompt set. A rerun replaces its own output.");
         foreach (var option in new Option[] { o.Model, o.Adapter, candidates, o.Data, output, perCategory, o.Format, o.Labels, o.Seed, o.SkipInvalid,
-                     o.BatchTokens, o.DType, overwrite })
+                     o.BatchTokens, o.DType, o.TemplateArgs, overwrite })
             command.Options.Add(option);
         command.SetAction(parse =>
         {
@@ -66,7 +66,7 @@ internal static class SelectPromptsCommand
                 ["format"] = parse.GetValue(o.Format),
                 ["labels"] = parse.GetValue(o.Labels),
                 ["dtype"] = o.DTypeName(parse),
-            });
+            }.WithTemplateArgs(o.ParseTemplateArgs(parse)));
             chosen.Save(Path.Combine(outDir, "prompts.json"));
             var json = new JsonArray([.. results.Select(r => (JsonNode?)new JsonObject
             {

@@ -77,7 +77,8 @@ public static partial class ConfigKeys
 
     /// <summary>The snake_case keys of a config record.</summary>
     public static IEnumerable<string> Keys(Type type) => type.GetProperties(BindingFlags.Public | BindingFlags.Instance)
-        .Where(p => p.CanWrite && p.GetCustomAttribute<System.Text.Json.Serialization.JsonIgnoreAttribute>() is null && p.GetIndexParameters().Length == 0)
+        .Where(p => p.CanWrite && p.GetIndexParameters().Length == 0
+            && p.GetCustomAttribute<System.Text.Json.Serialization.JsonIgnoreAttribute>() is not { Condition: System.Text.Json.Serialization.JsonIgnoreCondition.Always })
         .Select(p => JsonNamingPolicy.SnakeCaseLower.ConvertName(p.Name));
 
     /// <summary>The CLR type of the value at a dotted path below <paramref name="root"/>, or null when there is no such key.</summary>

@@ -46,7 +46,7 @@ public sealed class LoopEvaluator(IterateConfig config, IterateConfig.EvalSectio
     {
         var tokenizer = Tokenizer.Load(modelFolder);
         using var model = ModelFolder.Load(modelFolder, new LoadOptions(config.ComputeType));
-        var engine = new LocalLanguageModel(model, tokenizer, new LocalModelOptions { MaxBatchTokens = config.Judge.BatchTokens });
+        var engine = new LocalLanguageModel(model, tokenizer, new LocalModelOptions { MaxBatchTokens = config.Judge.BatchTokens, TemplateVariables = config.TemplateArgs });
         var metrics = new List<EvalMetric>();
         if (_items.Count > 0)
         {

@@ -49,8 +49,7 @@ public static class PolicyEval
     {
         options.Sampling.Validate();
         if (options.Samples < 1) throw new InvalidSettingException("samples", $"must be at least 1, got {options.Samples}");
-        var template = ChatTemplate.For(model.Tokenizer);
-        var prompts = tasks.Select(t => (IReadOnlyList<int>)model.Tokenizer.Encode(template.Render([new ChatMessage("user", t.Prompt)], addGenerationPrompt: true))).ToArray();
+        var prompts = tasks.Select(t => (IReadOnlyList<int>)model.Tokenizer.Encode(model.Template.Render([new ChatMessage("user", t.Prompt)], addGenerationPrompt: true))).ToArray();
         var rows = new List<JsonObject>();
         var greedy = new List<(string Category, bool Accepted, int Tokens)>();
         var sampled = new List<(string Category, bool Accepted, int Tokens)>();

@@ -22,6 +22,16 @@ public static class RunManifest
         return Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(stream));
     }
 
+    /// <summary>
+    /// Adds the chat-template variables a stage rendered with to its configuration, only when there
+    /// are any, so the manifests of runs without them stay as they were.
+    /// </summary>
+    public static JsonObject WithTemplateArgs(this JsonObject config, IReadOnlyDictionary<string, JsonElement>? args)
+    {
+        if (args is { Count: > 0 }) config["template_args"] = JsonSerializer.SerializeToNode(args);
+        return config;
+    }
+
     /// <summary>Writes <paramref name="path"/>, or checks that an existing one has the same configuration.</summary>
     public static void WriteOrCheck(string path, string command, JsonObject config)
     {

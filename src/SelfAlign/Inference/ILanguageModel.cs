@@ -14,6 +14,9 @@ public interface ILanguageModel
     /// <summary>The longest sequence (prompt and completion together) the model accepts.</summary>
     int MaxSequenceLength { get; }
 
+    /// <summary>The chat template the model is prompted through, with its bound variables (judges render their requests with it).</summary>
+    ChatTemplate Template => ChatTemplate.For(Tokenizer);
+
     /// <summary>
     /// For each prompt, the log-probabilities of <paramref name="tokenIds"/> as the next token,
     /// normalized over the whole vocabulary: result[prompt][k] = log p(tokenIds[k] | prompt).

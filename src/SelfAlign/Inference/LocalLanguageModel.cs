@@ -22,6 +22,8 @@ public sealed record LocalModelOptions
     public int MinSharedPrefix { get; init; } = 16;
     /// <summary>Batching of <see cref="ILanguageModel.Generate"/>.</summary>
     public GeneratorOptions Generation { get; init; } = new();
+    /// <summary>Chat-template variables bound to <see cref="ILanguageModel.Template"/> (e.g. enable_thinking).</summary>
+    public IReadOnlyDictionary<string, System.Text.Json.JsonElement>? TemplateVariables { get; init; }
 }
 
 /// <summary><see cref="ILanguageModel"/> on a <see cref="CausalLm"/> in this process.</summary>
@@ -34,6 +36,8 @@ public sealed class LocalLanguageModel(CausalLm model, Tokenizer tokenizer, Loca
     public Tokenizer Tokenizer => tokenizer;
     /// <inheritdoc />
     public int MaxSequenceLength => model.Config.MaxPositionEmbeddings;
+    /// <inheritdoc />
+    public ChatTemplate Template { get; } = ChatTemplate.For(tokenizer, options?.TemplateVariables);
     /// <summary>The model behind the engine.</summary>
     public CausalLm Model => model;
 

@@ -59,7 +59,7 @@ public sealed class AdditiveJudge(ILanguageModel model, AdditiveOptions? options
         "necessary. To evaluate the response in alignment with this additive scoring model, we’ll\n" +
         "systematically attribute points based on the outlined criteria.";
 
-    readonly JudgeRenderer _renderer = new(model.Tokenizer, JudgeFormat.Chat);
+    readonly JudgeRenderer _renderer = new(model, JudgeFormat.Chat);
 
     /// <summary>The settings.</summary>
     public AdditiveOptions Options { get; } = options ?? new AdditiveOptions();

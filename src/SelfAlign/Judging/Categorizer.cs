@@ -39,7 +39,7 @@ public sealed class Categorizer
     public Categorizer(ILanguageModel model, JudgeFormat format = JudgeFormat.Chat)
     {
         _model = model;
-        _renderer = new JudgeRenderer(model.Tokenizer, format);
+        _renderer = new JudgeRenderer(model, format);
         _labels = Categories.All.Select(c => LabelTokens.Resolve(model.Tokenizer, c, LabelVariants.SpaceAndCase)).ToArray();
     }
 

@@ -11,10 +11,13 @@ public enum JudgeFormat
     Plain,
 }
 
-/// <summary>Turns a judge's request text into the model's token ids.</summary>
-public sealed class JudgeRenderer(Tokenizer tokenizer, JudgeFormat format)
+/// <summary>Turns a judge's request text into the model's token ids, through the model's template and its variables.</summary>
+public sealed class JudgeRenderer(Tokenizer tokenizer, ChatTemplate? template)
 {
-    readonly ChatTemplate? _template = format == JudgeFormat.Chat ? ChatTemplate.For(tokenizer) : null;
+    readonly ChatTemplate? _template = template;
+
+    /// <summary>The renderer of <paramref name="model"/>'s requests in <paramref name="format"/>.</summary>
+    public JudgeRenderer(Inference.ILanguageModel model, JudgeFormat format) : this(model.Tokenizer, format == JudgeFormat.Chat ? model.Template : null) { }
     // Per forced answer prefix: the template's ids before and after the user message, rendered once.
     readonly Dictionary<string, (List<int> Before, List<int> After)> _pieces = [];
 

@@ -61,7 +61,7 @@ public sealed class PairwiseJudge
     public PairwiseJudge(ILanguageModel model, JudgeFormat format = JudgeFormat.Chat)
     {
         _model = model;
-        _renderer = new JudgeRenderer(model.Tokenizer, format);
+        _renderer = new JudgeRenderer(model, format);
         A = LabelTokens.Resolve(model.Tokenizer, "A", LabelVariants.Space);
         B = LabelTokens.Resolve(model.Tokenizer, "B", LabelVariants.Space);
     }

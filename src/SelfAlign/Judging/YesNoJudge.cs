@@ -43,7 +43,7 @@ public sealed class YesNoJudge
     {
         _model = model;
         Options = options;
-        _renderer = new JudgeRenderer(model.Tokenizer, options.Format);
+        _renderer = new JudgeRenderer(model, options.Format);
         Yes = LabelTokens.Resolve(model.Tokenizer, "Yes", options.Variants);
         No = LabelTokens.Resolve(model.Tokenizer, "No", options.Variants);
     }

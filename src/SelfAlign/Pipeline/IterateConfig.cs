@@ -42,6 +42,13 @@ public sealed record IterateConfig
     public TrainSection Train { get; init; } = new();
     /// <summary>Evaluation of the seed model and of each iteration's model, or none.</summary>
     public EvalSection? Eval { get; init; }
+    /// <summary>
+    /// Chat-template variables every stage renders with (e.g. <c>{"enable_thinking": false}</c> for
+    /// Qwen3), so a candidate is judged and trained on the prompt it was sampled from. Left out of
+    /// the manifest when absent.
+    /// </summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public Dictionary<string, JsonElement>? TemplateArgs { get; init; }
 
     /// <summary>Candidate sampling (IPO: N=4, T=0.7, top-k 40).</summary>
     public sealed record GenerateSection(int Samples = 4, double Temperature = 0.7, int TopK = 40, double TopP = 1.0, int MaxNewTokens = 256, int BatchSize = 32);

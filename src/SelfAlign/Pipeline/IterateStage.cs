@@ -60,7 +60,7 @@ public static class IterateStage
         {
             string output = Path.Combine(run, "sft");
             Stage(output, () => TrainStage.Run(new TrainJob(model, sft.Data, output, config.TrainOptions(sft), Loss: null,
-                DType: sft.FullFineTuning ? ScalarType.Float32 : dtype), progress), progress, "SFT");
+                DType: sft.FullFineTuning ? ScalarType.Float32 : dtype, TemplateArgs: config.TemplateArgs), progress), progress, "SFT");
             model = Path.Combine(output, "model");
         }
         Evaluate(Path.Combine(run, "m0"), "M0");
@@ -77,13 +77,14 @@ public static class IterateStage
             string candidates = Path.Combine(iter, "candidates", "candidates.jsonl");
             var g = config.Generate;
             Stage(Path.Combine(iter, "candidates"), () => GenerateStage.Run(new GenerateJob(model, prompts, candidates, g.Samples,
-                config.Sampling, config.Seed + (ulong)t, g.BatchSize, DType: dtype), progress), progress, $"iter-{t} candidates");
+                config.Sampling, config.Seed + (ulong)t, g.BatchSize, TemplateArgs: config.TemplateArgs, DType: dtype), progress), progress, $"iter-{t} candidates");
 
             string judgments = Path.Combine(iter, "judgments", "judgments.jsonl");
             var j = config.Judge;
             Stage(Path.Combine(iter, "judgments"), () => JudgeStage.Run(new JudgeJob(model, candidates, judgments,
                 new CandidateJudgeOptions(j.JudgeKind, j.Prompts, j.Format == "plain" ? JudgeFormat.Plain : JudgeFormat.Chat,
-                    j.Category, j.AdditiveSamples, config.Seed + (ulong)t, j.Tasks, j.Command), dtype, j.BatchTokens, CategoryModel: categorizer), progress), progress, $"iter-{t} judgments");
+                    j.Category, j.AdditiveSamples, config.Seed + (ulong)t, j.Tasks, j.Command), dtype, j.BatchTokens, CategoryModel: categorizer,
+                TemplateArgs: config.TemplateArgs), progress), progress, $"iter-{t} judgments");
 
             string pairs = Path.Combine(iter, "pairs", "pairs.jsonl");
             Stage(Path.Combine(iter, "pairs"), () => PairStage.Run(candidates, judgments, pairs, config.Pair.Rule),
@@ -94,7 +95,7 @@ public static class IterateStage
             {
                 var tr = config.Train;
                 Stage(train, () => TrainStage.Run(new TrainJob(model, pairs, train, config.TrainOptions(tr), config.LossOptions,
-                    DType: tr.FullFineTuning ? ScalarType.Float32 : dtype, Mix: tr.SftMix?.Mix), progress), progress, $"iter-{t} training");
+                    DType: tr.FullFineTuning ? ScalarType.Float32 : dtype, Mix: tr.SftMix?.Mix, TemplateArgs: config.TemplateArgs), progress), progress, $"iter-{t} training");
                 model = Path.Combine(train, "model");
             }
             else progress.Note($"iter-{t}: no pairs, so no training; the next iteration keeps {model}");

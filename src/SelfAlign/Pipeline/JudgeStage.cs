@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Text.Json;
 using System.Text.Json.Nodes;
 using SelfAlign.Data;
 using SelfAlign.IO;
@@ -63,8 +64,10 @@ public sealed record CandidateJudgeOptions(JudgeKind Kind = JudgeKind.YesNo, str
 /// <param name="Adapter">A PEFT adapter folder merged into the model, or null.</param>
 /// <param name="Overwrite">Replace an output this command did not write (or start its own over).</param>
 /// <param name="CategoryModel">With the <c>auto</c> category, the model folder that categorizes the prompts; null: the judge model.</param>
+/// <param name="TemplateArgs">Chat-template variables (e.g. enable_thinking), the same the candidates were sampled with.</param>
 public sealed record JudgeJob(string Model, string Candidates, string Output, CandidateJudgeOptions Options,
-    ScalarType? DType = null, int BatchTokens = 4096, string? Adapter = null, bool Overwrite = false, string? CategoryModel = null);
+    ScalarType? DType = null, int BatchTokens = 4096, string? Adapter = null, bool Overwrite = false, string? CategoryModel = null,
+    IReadOnlyDictionary<string, JsonElement>? TemplateArgs = null);
 
 /// <summary>
 /// Judges the candidates of each prompt with the model itself and appends one JSONL row per
@@ -101,7 +104,7 @@ public static class JudgeStage
         }
         OutputGuard.ClaimFile(job.Output, "judge", [new("candidates file", job.Candidates), new("model", program is null ? job.Model : null), new("adapter", job.Adapter),
             new("prompt set", File.Exists(o.Prompts) ? o.Prompts : null), new("task file", o.Tasks)], job.Overwrite);
-        RunManifest.WriteOrCheck(OutputGuard.ManifestOf(job.Output), "judge", Config(job, prompts));
+        RunManifest.WriteOrCheck(OutputGuard.ManifestOf(job.Output), "judge", Config(job, prompts).WithTemplateArgs(job.TemplateArgs));
         using var output = JsonlAppender.Open(job.Output);
         var done = output.Existing.Select(Key).ToHashSet();
         var pending = groups.Select(g => (g.PromptId, Work: Units(g.Samples, o.Kind).Where(u => !done.Contains(u.Key)).ToList()))
@@ -150,7 +153,7 @@ public static class JudgeStage
     static T WithEngine<T>(string folder, string? adapter, JudgeJob job, Func<ILanguageModel, T> use)
     {
         using var model = ModelFolder.Load(folder, new LoadOptions(job.DType, Adapter: adapter));
-        return use(new LocalLanguageModel(model, Tokenizer.Load(folder), new LocalModelOptions { MaxBatchTokens = job.BatchTokens }));
+        return use(new LocalLanguageModel(model, Tokenizer.Load(folder), new LocalModelOptions { MaxBatchTokens = job.BatchTokens, TemplateVariables = job.TemplateArgs }));
     }
 
     /// <summary>

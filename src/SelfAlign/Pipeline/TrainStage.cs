@@ -20,8 +20,10 @@ namespace SelfAlign.Pipeline;
 /// <param name="DType">Compute dtype of the base model (f32 for full fine-tuning); null: <see cref="ComputeDType.Fastest"/>.</param>
 /// <param name="Overwrite">Replace an output folder this command did not write (or start its own over).</param>
 /// <param name="Mix">SFT rows mixed into preference training, or null.</param>
+/// <param name="TemplateArgs">Chat-template variables (e.g. enable_thinking), the same the candidates were sampled with.</param>
 public sealed record TrainJob(string Model, string Data, string Output, TrainOptions Options, PreferenceLossOptions? Loss,
-    bool ChatTemplate = true, ScalarType? DType = null, bool Overwrite = false, SftMix? Mix = null);
+    bool ChatTemplate = true, ScalarType? DType = null, bool Overwrite = false, SftMix? Mix = null,
+    IReadOnlyDictionary<string, JsonElement>? TemplateArgs = null);
 
 /// <summary>What a finished training run reports (also <c>summary.json</c>).</summary>
 public sealed record TrainSummary(int Examples, int Steps, double ReferenceSeconds, double TrainSeconds, IReadOnlyDictionary<string, double> Final);
@@ -46,7 +48,7 @@ public static class TrainStage
         string command = job.Loss is null ? "sft" : "train";
         // Every row is read and tokenized before anything is written, so bad data leaves no output behind.
         var tokenizer = Tokenizer.Load(job.Model);
-        var encoder = new CompletionTokenizer(tokenizer, job.ChatTemplate ? Text.ChatTemplate.For(tokenizer) : null, job.Options.MaxLength, job.Options.MaxPromptLength);
+        var encoder = new CompletionTokenizer(tokenizer, job.ChatTemplate ? Text.ChatTemplate.For(tokenizer, job.TemplateArgs) : null, job.Options.MaxLength, job.Options.MaxPromptLength);
         int padId = tokenizer.Special.PadId ?? tokenizer.Special.EosId ?? 0;
         if (job.Mix is not null && job.Loss is null) throw new ArgumentException("sft_mix applies to preference training; SFT trains on its own rows");
         job.Mix?.Validate();
@@ -155,7 +157,7 @@ public static class TrainStage
             : [];
 
     /// <summary>The job as its manifest records it: a resumed run must present the same.</summary>
-    public static JsonObject Config(TrainJob job) => new()
+    public static JsonObject Config(TrainJob job) => new JsonObject
     {
         ["model"] = job.Model,
         ["data"] = job.Data,
@@ -168,7 +170,7 @@ public static class TrainStage
             ["data"] = job.Mix.Data, ["data_sha256"] = RunManifest.FileSha256(job.Mix.Data), ["weight"] = job.Mix.Weight, ["per_pair"] = job.Mix.PerPair,
         },
         ["dtype"] = (job.DType ?? ComputeDType.Fastest).ToString(),
-    };
+    }.WithTemplateArgs(job.TemplateArgs);
 
     static readonly JsonSerializerOptions Snake = new()
     {

@@ -22,6 +22,7 @@ public sealed class ChatTemplate
         "{% for message in messages %}{{ '<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + '\\n' }}{% endfor %}" +
         "{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}";
 
+    static readonly IReadOnlyDictionary<string, JsonElement> NoVariables = new Dictionary<string, JsonElement>();
     readonly List<Node> _nodes;
     readonly SpecialTokens? _special;
 
@@ -33,8 +34,29 @@ public sealed class ChatTemplate
         _nodes = Parser.Parse(source);
     }
 
-    /// <summary>The template of <paramref name="tokenizer"/>, or ChatML when it has none.</summary>
-    public static ChatTemplate For(Tokenizer tokenizer) => new(tokenizer.ChatTemplate ?? ChatMlSource, tokenizer.Special);
+    ChatTemplate(ChatTemplate other, IReadOnlyDictionary<string, JsonElement> variables)
+    {
+        Source = other.Source;
+        _special = other._special;
+        _nodes = other._nodes;
+        Variables = variables;
+    }
+
+    /// <summary>The template of <paramref name="tokenizer"/>, or ChatML when it has none, with <paramref name="variables"/> bound.</summary>
+    public static ChatTemplate For(Tokenizer tokenizer, IReadOnlyDictionary<string, JsonElement>? variables = null)
+    {
+        var template = new ChatTemplate(tokenizer.ChatTemplate ?? ChatMlSource, tokenizer.Special);
+        return variables is { Count: > 0 } ? template.With(variables) : template;
+    }
+
+    /// <summary>
+    /// Variables every rendering sees (e.g. Qwen3's <c>enable_thinking</c>), so that the prompt a
+    /// candidate was sampled from, judged with and trained on is one prompt.
+    /// </summary>
+    public IReadOnlyDictionary<string, JsonElement> Variables { get; } = NoVariables;
+
+    /// <summary>The same template with <paramref name="variables"/> bound (the parse is shared).</summary>
+    public ChatTemplate With(IReadOnlyDictionary<string, JsonElement> variables) => new(this, variables);
 
     /// <summary>The Jinja source.</summary>
     public string Source { get; }
@@ -68,7 +90,7 @@ public sealed class ChatTemplate
         scope.Set("eos_token", _special?.Eos ?? "");
         scope.Set("pad_token", _special?.Pad ?? "");
         scope.Set("unk_token", _special?.Unk ?? "");
-        foreach (var (name, value) in extra ?? new Dictionary<string, JsonElement>()) scope.Set(name, Values.FromJson(value));
+        foreach (var (name, value) in Variables.Concat(extra ?? NoVariables)) scope.Set(name, Values.FromJson(value));
         scope.Set("messages", messages);
         scope.Set("add_generation_prompt", addGenerationPrompt);
         var output = new StringBuilder();

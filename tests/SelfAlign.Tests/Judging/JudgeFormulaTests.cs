@@ -54,7 +54,7 @@ public sealed class JudgeFormulaTests
         Assert.EndsWith("<|im_start|>assistant\n", text);
         Assert.Contains("<|im_start|>user\n" + JudgePromptSet.IpoEvaluation.ByCategory["chat"], text);
         // Plain layout: a forced answer starts on its own line, as after the chat template's assistant header.
-        var renderer = new JudgeRenderer(_model.Tokenizer, JudgeFormat.Plain);
+        var renderer = new JudgeRenderer(_model, JudgeFormat.Plain);
         Assert.EndsWith("\"RESPONSE B\".\nRESPONSE", _model.Tokenizer.Decode(renderer.Ids(PairwiseJudge.Request("Q", "a", "b"), PairwiseJudge.AnswerPrefix)));
         // Special-token text inside the data stays text.
         var smuggled = chat.Input(new JudgeItem("Q", "<|im_end|>"));

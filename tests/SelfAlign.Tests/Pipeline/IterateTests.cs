@@ -38,6 +38,7 @@ public sealed class IterateTests : IDisposable
         ["dtype"] = "f32",
         ["generate"] = new JsonObject { ["samples"] = 3, ["temperature"] = 1.0, ["top_k"] = 40, ["max_new_tokens"] = 12, ["batch_size"] = 9 },
         ["judge"] = new JsonObject { ["kind"] = "yesno" },
+        ["template_args"] = new JsonObject { ["enable_thinking"] = false },
         ["sft"] = new JsonObject
         {
             ["data"] = "sft.jsonl", ["learning_rate"] = 1e-3, ["batch_size"] = 2, ["checkpoint_every"] = 1, ["max_length"] = 256, ["max_prompt_length"] = 160,
@@ -89,6 +90,10 @@ public sealed class IterateTests : IDisposable
         Assert.Equal(2, File.ReadLines(Path.Combine(straight, "sft", "metrics.jsonl")).Count());
         var first = JsonNode.Parse(File.ReadAllText(Path.Combine(straight, "iter-1", "candidates", "candidates.jsonl.manifest.json")))!;
         Assert.EndsWith(Path.Combine("sft", "model"), (string)first["config"]!["model"]!);
+        // The template variables reach every stage that renders a prompt.
+        foreach (string manifest in new[] { Path.Combine("candidates", "candidates.jsonl.manifest.json"), Path.Combine("judgments", "judgments.jsonl.manifest.json"),
+                     Path.Combine("train", SelfAlign.IO.OutputGuard.FolderManifest) })
+            Assert.False((bool)JsonNode.Parse(File.ReadAllText(Path.Combine(straight, "iter-1", manifest)))!["config"]!["template_args"]!["enable_thinking"]!);
         var generated = JsonNode.Parse(File.ReadAllText(Path.Combine(straight, "iter-2", "candidates", "candidates.jsonl.manifest.json")))!;
         Assert.EndsWith(Path.Combine("iter-1", "train", "model"), (string)generated["config"]!["model"]!);
         Assert.NotEqual(File.ReadAllText(Path.Combine(straight, "iter-1", "prompts.jsonl")), File.ReadAllText(Path.Combine(straight, "iter-2", "prompts.jsonl")));

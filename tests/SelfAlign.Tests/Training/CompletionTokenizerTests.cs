@@ -31,6 +31,24 @@ public sealed class CompletionTokenizerTests
     }
 
     [Fact]
+    public void TemplateVariablesBindThePromptTheCompletionFollows()
+    {
+        // Qwen3 writes an empty think block into every assistant turn of a conversation; only with
+        // enable_thinking=false does its generation prompt end with that block too, so the completion
+        // a candidate was sampled as is the completion it is trained on.
+        var tokenizer = TestModels.Tokenizer("qwen3");
+        var off = new Dictionary<string, System.Text.Json.JsonElement> { ["enable_thinking"] = System.Text.Json.JsonSerializer.SerializeToElement(false) };
+        var bound = new CompletionTokenizer(tokenizer, ChatTemplate.For(tokenizer, off)).Encode(Question, "4");
+        Assert.EndsWith("<think>\n\n</think>\n\n", tokenizer.Decode(bound.Prompt));
+        Assert.StartsWith("4", tokenizer.Decode(bound.Completion));
+        var unbound = new CompletionTokenizer(tokenizer, ChatTemplate.For(tokenizer)).Encode(Question, "4");
+        Assert.StartsWith("<think>", tokenizer.Decode(unbound.Completion));
+        // A judge renders its request through the same bound template.
+        var renderer = new SelfAlign.Judging.JudgeRenderer(tokenizer, ChatTemplate.For(tokenizer, off));
+        Assert.EndsWith("<think>\n\n</think>\n\n", tokenizer.Decode(renderer.Ids("Is it right? Answer Yes/No.")));
+    }
+
+    [Fact]
     public void NoTokenSpansTheBoundary()
     {
         // "Hello" + " world" would merge differently if tokenized as one string ending in "Hel".
