@@ -28,11 +28,20 @@ internal static class PairCommand
             Description = "Pointwise judges: keep a pair only when the rejected scored at most this quantile of all candidate scores (0.2: the bottom fifth).",
         };
         var eta = new Option<double>("--eta") { Description = "PSO strength calibration η in [0.5, 1] (0.5: none).", DefaultValueFactory = _ => 0.5 };
+        var lengthControl = new Option<double?>("--length-control")
+        {
+            Description = "Pointwise judges: Meta-Rewarding's length control ρ in [0, 0.5): the shortest candidate within ρ of the score range below the best " +
+                "is chosen, the longest within ρ above the worst rejected.",
+        };
+        var scoreStrength = new Option<bool>("--score-strength")
+        {
+            Description = "Pointwise judges: give each pair PSO's strength 0.5 + 0.5 (chosen - rejected) / range (additive: 5), calibrated by --eta (the ScorePSO baseline).",
+        };
         var overwrite = CliOptions.Overwrite();
         var command = new Command("pair", "Turn judged candidates into preference pairs: best against worst per prompt (pointwise judges) " +
             "or the strongest preference (pairwise). Fast and exact, so a rerun rewrites its own output.")
         {
-            candidates, judgments, output, margin, minChosen, maxRejected, minChosenQuantile, maxRejectedQuantile, eta, overwrite,
+            candidates, judgments, output, margin, minChosen, maxRejected, minChosenQuantile, maxRejectedQuantile, eta, lengthControl, scoreStrength, overwrite,
         };
         command.SetAction(parse =>
         {
@@ -40,7 +49,8 @@ internal static class PairCommand
             string outFile = parse.GetRequiredValue(output).FullName;
             var report = PairStage.Run(parse.GetRequiredValue(candidates).FullName, parse.GetRequiredValue(judgments).FullName, outFile,
                 new PairRule(parse.GetValue(margin), parse.GetValue(eta), parse.GetValue(minChosen), parse.GetValue(maxRejected),
-                    parse.GetValue(minChosenQuantile), parse.GetValue(maxRejectedQuantile)), parse.GetValue(overwrite));
+                    parse.GetValue(minChosenQuantile), parse.GetValue(maxRejectedQuantile), parse.GetValue(lengthControl), parse.GetValue(scoreStrength)),
+                parse.GetValue(overwrite));
             var table = new Table().Border(TableBorder.Rounded).AddColumn("prompts").AddColumn("pairs").AddColumn("no pair (why)").AddColumn("judge")
                 .AddColumn("format failures");
             table.AddRow(report.Prompts.ToString(), report.Pairs.ToString(),

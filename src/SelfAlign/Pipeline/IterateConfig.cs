@@ -65,11 +65,13 @@ public sealed record IterateConfig
     }
     /// <summary>The pair rule.</summary>
     public sealed record PairSection(double MinMargin = 0, double Eta = 0.5, double? MinChosenScore = null, double? MaxRejectedScore = null,
-        double? MinChosenQuantile = null, double? MaxRejectedQuantile = null)
+        double? MinChosenQuantile = null, double? MaxRejectedQuantile = null,
+        [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] double? LengthControl = null,
+        [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)] bool ScoreStrength = false)
     {
         /// <summary>The section as the pair stage's rule.</summary>
         [JsonIgnore]
-        public PairRule Rule => new(MinMargin, Eta, MinChosenScore, MaxRejectedScore, MinChosenQuantile, MaxRejectedQuantile);
+        public PairRule Rule => new(MinMargin, Eta, MinChosenScore, MaxRejectedScore, MinChosenQuantile, MaxRejectedQuantile, LengthControl, ScoreStrength);
     }
     /// <summary>LoRA settings (unused with <see cref="OptimizationSection.FullFineTuning"/>).</summary>
     public sealed record LoraSection(int R = 16, double Alpha = 32, double Dropout = 0.05, string[]? TargetModules = null, bool UseRslora = false);
@@ -122,6 +124,9 @@ public sealed record IterateConfig
         public double LabelSmoothing { get; init; }
         /// <summary>Weight of the chosen-response NLL term (TRL's rpo_alpha).</summary>
         public double NllWeight { get; init; }
+        /// <summary>Per-token mean log-ratios instead of sums (length-normalized DPO); omitted from the manifest when false.</summary>
+        [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
+        public bool LengthNormalized { get; init; }
         /// <summary>SFT rows mixed into preference training (for example judge-training data, so the judge keeps judging), or none.</summary>
         public SftMixSection? SftMix { get; init; }
     }
@@ -257,8 +262,11 @@ public sealed record IterateConfig
         Require(Judge.Prompts.Length > 0, "judge.prompts", "needs a prompt set: ipo-dpo, ipo-eval or a JSON file");
         Check("pair", () => Pair!.Rule.Validate());
         Require(Judge.Kind != "pairwise" || !Pair!.Rule.FiltersScores, $"pair.{Pair!.Rule.FirstScoreFilter}", "applies to pointwise judges (yesno, additive), not the pairwise one");
+        Require(Judge.Kind != "pairwise" || Pair.LengthControl is null, "pair.length_control", "applies to pointwise judges (yesno, additive), not the pairwise one");
+        Require(Judge.Kind != "pairwise" || !Pair.ScoreStrength, "pair.score_strength", "applies to pointwise judges (yesno, additive); the pairwise judge gives its own strengths");
         Require(Train!.Loss is "dpo" or "ipo" or "pso" or "cdpo", "train.loss", $"must be dpo, ipo, pso or cdpo, got '{Train.Loss}'");
-        Require(Train.Loss != "pso" || Judge.Kind == "pairwise", "train.loss", "pso needs preference strengths, which only the pairwise judge gives");
+        Require(Train.Loss != "pso" || Judge.Kind == "pairwise" || Pair.ScoreStrength, "train.loss",
+            "pso needs preference strengths: the pairwise judge's, or strengths from the scores (pair.score_strength, the ScorePSO baseline)");
         Optimization(Train, "train");
         Check("train", () => LossOptions.Validate());
         if (Train.SftMix is { } mix) Check("train", () => mix.Mix.Validate());
@@ -327,7 +335,8 @@ public sealed record IterateConfig
 
     /// <summary>The preference loss of the train section.</summary>
     [JsonIgnore]
-    public PreferenceLossOptions LossOptions => new(Enum.Parse<PreferenceLossKind>(Train.Loss, ignoreCase: true), Train.Beta, Train.LabelSmoothing, Train.NllWeight);
+    public PreferenceLossOptions LossOptions => new(Enum.Parse<PreferenceLossKind>(Train.Loss, ignoreCase: true), Train.Beta, Train.LabelSmoothing, Train.NllWeight,
+        Train.LengthNormalized);
 
     /// <summary>The optimization settings of an SFT or train section (the loop's seed drives init, order and dropout).</summary>
     public TrainOptions TrainOptions(OptimizationSection o)

@@ -16,8 +16,13 @@ namespace SelfAlign.Pipeline;
 /// thresholds do not: a judge whose scores on its own samples crowd near 0.5 still gives its most confident pairs.</param>
 /// <param name="MaxRejectedQuantile">Pointwise judges: keep a pair only when the rejected scored at most this quantile of every
 /// candidate score of the run, or null.</param>
+/// <param name="LengthControl">Pointwise judges: Meta-Rewarding's length control ρ in [0, 0.5). Of the candidates scored within
+/// ρ of the score range below the best, the shortest is chosen; of those within ρ above the worst, the longest is rejected,
+/// so a judge's slight preference for length does not become a preference the policy learns. Null: best against worst.</param>
+/// <param name="ScoreStrength">Pointwise judges: give each pair PSO's strength from its scores, 0.5 + 0.5 · (chosen − rejected) /
+/// range (range 5 for the additive judge, 1 for scores in [0, 1]), calibrated by η: the ScorePSO baseline of the PSO paper.</param>
 public sealed record PairRule(double MinMargin = 0, double Eta = 0.5, double? MinChosenScore = null, double? MaxRejectedScore = null,
-    double? MinChosenQuantile = null, double? MaxRejectedQuantile = null)
+    double? MinChosenQuantile = null, double? MaxRejectedQuantile = null, double? LengthControl = null, bool ScoreStrength = false)
 {
     /// <summary>Whether a filter on pointwise scores is set (refused with pairwise judgments).</summary>
     public bool FiltersScores => (MinChosenScore ?? MaxRejectedScore ?? MinChosenQuantile ?? MaxRejectedQuantile) is not null;
@@ -35,6 +40,7 @@ public sealed record PairRule(double MinMargin = 0, double Eta = 0.5, double? Mi
         if (MaxRejectedScore is double r && !double.IsFinite(r)) throw new InvalidSettingException("max_rejected_score", $"must be a finite number, got {r}");
         if (MinChosenQuantile is double cq && !(cq is >= 0 and <= 1)) throw new InvalidSettingException("min_chosen_quantile", $"must be in [0, 1], got {cq}");
         if (MaxRejectedQuantile is double rq && !(rq is >= 0 and <= 1)) throw new InvalidSettingException("max_rejected_quantile", $"must be in [0, 1], got {rq}");
+        if (LengthControl is double rho && !(rho is >= 0 and < 0.5)) throw new InvalidSettingException("length_control", $"must be in [0, 0.5), got {rho}");
     }
 
     /// <summary>
@@ -101,6 +107,9 @@ public static class PairStage
         var (judge, judgments) = ReadJudgments(judgmentsFile, groups.ToDictionary(g => g.PromptId, g => g.Samples));
         if (judge == "pairwise" && rule.FiltersScores)
             throw new InvalidSettingException(rule.FirstScoreFilter, "applies to pointwise judges (yes/no, additive), and these judgments are pairwise");
+        if (judge == "pairwise" && (rule.LengthControl is not null || rule.ScoreStrength))
+            throw new InvalidSettingException(rule.LengthControl is not null ? "length_control" : "score_strength",
+                "applies to pointwise judges (yes/no, additive), and these judgments are pairwise (they carry their own strength)");
         OutputGuard.ClaimFile(output, "pair", [new("candidates file", candidatesFile), new("judgments file", judgmentsFile)], overwrite,
             ReportPath(output), PlotPath(output));
         RunManifest.Write(OutputGuard.ManifestOf(output), "pair", new JsonObject
@@ -115,6 +124,8 @@ public static class PairStage
             ["max_rejected_score"] = rule.MaxRejectedScore,
             ["min_chosen_quantile"] = rule.MinChosenQuantile,
             ["max_rejected_quantile"] = rule.MaxRejectedQuantile,
+            ["length_control"] = rule.LengthControl,
+            ["score_strength"] = rule.ScoreStrength,
         });
         // An empty candidate (the model ended at once) has no text to train on, so it is never paired.
         var usable = groups.Select(g => (g.PromptId, Judged: judgments[g.PromptId]
@@ -129,7 +140,7 @@ public static class PairStage
         foreach (var (promptId, mine) in usable)
         {
             var (pick, why) = judge == "pairwise" ? Pairwise(mine, rule)
-                : Pointwise(mine.Where(j => j.Score is not null).Select(j => (j.First, j.Score!.Value)).ToList(), rule.MinMargin, minChosen, maxRejected);
+                : Pointwise(mine.Where(j => j.Score is not null).Select(j => (j.First, j.Score!.Value)).ToList(), rule, judge, minChosen, maxRejected);
             if (pick is not Pick p)
             {
                 noPair[why!] = noPair.GetValueOrDefault(why!) + 1;
@@ -202,7 +213,7 @@ public static class PairStage
         return (judge ?? "none", byPrompt);
     }
 
-    static (Pick?, string?) Pointwise(List<(Candidate C, double S)> scored, double minMargin,
+    static (Pick?, string?) Pointwise(List<(Candidate C, double S)> scored, PairRule rule, string judge,
         double? minChosen, double? maxRejected)
     {
         if (scored.Count < 2) return (null, FewCandidates);
@@ -210,11 +221,24 @@ public static class PairStage
         var best = scored.MaxBy(s => s.S);
         var worst = scored.MinBy(s => s.S);
         if (best.S == worst.S) return (null, Tie);
-        if (best.S - worst.S < minMargin) return (null, SmallMargin);
+        if (rule.LengthControl is double rho)
+        {
+            // Meta-Rewarding's tiers: the shortest near the top against the longest near the bottom.
+            double span = best.S - worst.S, top = best.S - rho * span, bottom = worst.S + rho * span;
+            best = scored.Where(s => s.S >= top).MinBy(s => s.C.Text.Length);
+            worst = scored.Where(s => s.S <= bottom).MaxBy(s => s.C.Text.Length);
+        }
+        if (best.S - worst.S < rule.MinMargin) return (null, SmallMargin);
         if (best.C.Text == worst.C.Text) return (null, SameText);
         if (best.S < minChosen) return (null, ChosenTooLow);
         if (worst.S > maxRejected) return (null, RejectedTooHigh);
-        return (new Pick(best.C, worst.C, best.S, worst.S, null), null);
+        double? strength = null;
+        if (rule.ScoreStrength)
+        {
+            double range = judge == "additive" ? 5 : 1;
+            strength = PairwiseJudge.Calibrate(Math.Clamp(0.5 + 0.5 * (best.S - worst.S) / range, 0.5, 1), rule.Eta);
+        }
+        return (new Pick(best.C, worst.C, best.S, worst.S, strength), null);
     }
 
     static (Pick?, string?) Pairwise(List<Judgment> judged, PairRule rule)

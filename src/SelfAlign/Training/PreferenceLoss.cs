@@ -23,7 +23,10 @@ public enum PreferenceLossKind
 /// <param name="Beta">β: how far the policy may move from the reference.</param>
 /// <param name="LabelSmoothing">ε of conservative DPO, in [0, 0.5).</param>
 /// <param name="NllWeight">Weight of the chosen response's per-token negative log-likelihood added to the loss (TRL's <c>rpo_alpha</c>); 0 for none.</param>
-public sealed record PreferenceLossOptions(PreferenceLossKind Kind = PreferenceLossKind.Dpo, double Beta = 0.1, double LabelSmoothing = 0, double NllWeight = 0)
+/// <param name="LengthNormalized">Compare per-token mean log-ratios instead of sums (length-normalized DPO; IPO always does), so a
+/// longer response gains no margin from its length alone: a guard against the length bias of self-rewarding loops.</param>
+public sealed record PreferenceLossOptions(PreferenceLossKind Kind = PreferenceLossKind.Dpo, double Beta = 0.1, double LabelSmoothing = 0, double NllWeight = 0,
+    [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingDefault)] bool LengthNormalized = false)
 {
     /// <summary>Throws when a setting is out of range.</summary>
     public void Validate()
@@ -65,8 +68,8 @@ public sealed record PreferenceLossResult(Tensor Loss, double RewardChosen, doub
 /// h = β[(log π(y_w) - log π_ref(y_w)) - (log π(y_l) - log π_ref(y_l))]:
 /// DPO is -log σ(h); PSO is -[s log σ(h) + (1 - s) log σ(-h)] with the pair's strength s;
 /// conservative DPO is PSO with s = 1 - ε; IPO is (h/β - 1/(2β))². IPO uses the per-token mean
-/// log-probability of each response, as TRL does; the others use the sum. Rewards are logged
-/// from the same log-probabilities the loss uses.
+/// log-probability of each response, as TRL does; the others use the sum, or the mean too when
+/// length-normalized. Rewards are logged from the same log-probabilities the loss uses.
 /// </summary>
 public static class PreferenceLoss
 {
@@ -75,7 +78,7 @@ public static class PreferenceLoss
     {
         options.Validate();
         using var scope = torch.NewDisposeScope();
-        bool perToken = options.Kind == PreferenceLossKind.Ipo;
+        bool perToken = options.Kind == PreferenceLossKind.Ipo || options.LengthNormalized;
         var chosen = pairs.PolicyChosen - pairs.ReferenceChosen.detach();
         var rejected = pairs.PolicyRejected - pairs.ReferenceRejected.detach();
         if (perToken)

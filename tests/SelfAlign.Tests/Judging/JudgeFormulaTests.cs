@@ -198,6 +198,8 @@ public sealed class JudgeFormulaTests
         Assert.Equal(0.0, results[0].Accuracy);
         Assert.Equal(1.0, results[1].Accuracy);
         Assert.Equal("Be careful. Yes/No.", chosen.For("chat", null));
-        Assert.Throws<ArgumentException>(() => chosen.For("code", null));
+        // No pair of code was in the sample, so no code prompt was chosen: code takes the chat prompt.
+        Assert.Contains("code", chosen.MissingCategories);
+        Assert.Equal("Be careful. Yes/No.", chosen.For("code", null));
     }
 }

@@ -60,6 +60,51 @@ public sealed class PairFilterTests : IDisposable
         Assert.Equal(1, report.Pairs);   // "a" has one scored candidate left: too few to pair
     }
 
+    /// <summary>Writes one prompt's candidates with the given texts and scores; returns the candidates and judgments files.</summary>
+    (string Candidates, string Judgments) WriteOne(string judge, params (string Text, double Score)[] candidates)
+    {
+        string c = Path.Combine(_dir, "candidates.jsonl"), j = Path.Combine(_dir, "judgments.jsonl");
+        File.WriteAllLines(c, candidates.Select((x, s) => $"{{\"prompt_id\": \"p\", \"sample\": {s}, \"prompt\": \"question\", \"text\": \"{x.Text}\"}}"));
+        File.WriteAllLines(j, candidates.Select((x, s) => $"{{\"prompt_id\": \"p\", \"sample\": {s}, \"judge\": \"{judge}\", \"score\": {x.Score}}}"));
+        return (c, j);
+    }
+
+    static System.Text.Json.Nodes.JsonNode OnlyPair(string file) => System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllLines(file).Single())!;
+
+    [Fact]
+    public void LengthControlTakesTheShortestNearTheTopAndTheLongestNearTheBottom()
+    {
+        // Additive scores 5, 4.8, 1, 1.3 (range 4): with ρ = 0.1 the top tier is >= 4.6 and the bottom tier <= 1.4.
+        var (candidates, judgments) = WriteOne("additive", ("a long and winding best answer", 5), ("short good", 4.8), ("bad", 1), ("a very long and rambling bad answer", 1.3));
+        string output = Path.Combine(_dir, "pairs.jsonl");
+        PairStage.Run(candidates, judgments, output, new PairRule());
+        Assert.Equal(("a long and winding best answer", "bad"), ((string)OnlyPair(output)["chosen"]![0]!["content"]!, (string)OnlyPair(output)["rejected"]![0]!["content"]!));
+        PairStage.Run(candidates, judgments, output, new PairRule(LengthControl: 0.1));
+        var pair = OnlyPair(output);
+        Assert.Equal(("short good", "a very long and rambling bad answer"), ((string)pair["chosen"]![0]!["content"]!, (string)pair["rejected"]![0]!["content"]!));
+        Assert.Equal((4.8, 1.3), ((double)pair["score_chosen"]!, (double)pair["score_rejected"]!));
+        Assert.Equal("length_control", Assert.Throws<InvalidSettingException>(() => new PairRule(LengthControl: 0.5).Validate()).Setting);
+    }
+
+    [Fact]
+    public void ScoreStrengthGivesPointwisePairsThePsoStrengthOfTheirScoreGap()
+    {
+        // ScorePSO: additive 4.5 against 2 is a gap of half the 5-point range: strength 0.5 + 0.5 · 2.5 / 5 = 0.75.
+        var (candidates, judgments) = WriteOne("additive", ("good", 4.5), ("poor", 2));
+        string output = Path.Combine(_dir, "pairs.jsonl");
+        PairStage.Run(candidates, judgments, output, new PairRule(ScoreStrength: true));
+        Assert.Equal(0.75, (double)OnlyPair(output)["strength"]!, 12);
+        // Calibrated by η as the pairwise strength is: η + (s − 0.5)(1 − η) / 0.5.
+        PairStage.Run(candidates, judgments, output, new PairRule(Eta: 0.7, ScoreStrength: true));
+        Assert.Equal(0.7 + 0.25 * 0.3 / 0.5, (double)OnlyPair(output)["strength"]!, 12);
+        // Yes/no scores live in [0, 1]: 0.9 against 0.3 gives 0.5 + 0.5 · 0.6 = 0.8; without the option there is no strength.
+        (candidates, judgments) = WriteOne("yesno", ("good", 0.9), ("poor", 0.3));
+        PairStage.Run(candidates, judgments, output, new PairRule(ScoreStrength: true));
+        Assert.Equal(0.8, (double)OnlyPair(output)["strength"]!, 12);
+        PairStage.Run(candidates, judgments, output, new PairRule());
+        Assert.Null(OnlyPair(output)["strength"]);
+    }
+
     [Fact]
     public void WithoutFiltersEveryUntiedPromptGivesAPair()
     {

@@ -41,6 +41,16 @@ public sealed class PreferenceLossTests
     }
 
     [Fact]
+    public void Length_normalized_dpo_compares_per_token_means()
+    {
+        var r = PreferenceLoss.Compute(Pairs(), new PreferenceLossOptions(PreferenceLossKind.Dpo, Beta: 0.1, LengthNormalized: true));
+        // Per-token log-ratios as for IPO: h = 0.1 * 0.75 and 0.1 * -0.325.
+        double expected = (-Math.Log(Sigmoid(0.075)) - Math.Log(Sigmoid(-0.0325))) / 2;
+        Assert.Equal(expected, r.Loss.item<double>(), 12);
+        Assert.Equal(0.1 * (0.25 - 1.0 / 8) / 2, r.RewardChosen, 12);
+    }
+
+    [Fact]
     public void Pso_is_soft_cross_entropy_and_cdpo_is_pso_with_one_strength()
     {
         var pso = PreferenceLoss.Compute(Pairs(strength: [0.8, 0.8]), new PreferenceLossOptions(PreferenceLossKind.Pso, Beta: 0.1));
