@@ -19,6 +19,7 @@ public static class CliApp
             GenerateCommand.Create(),
             JudgeCommand.Create(),
             PairCommand.Create(),
+            AgreementCommand.Create(),
             SftCommand.Create(),
             TrainCommand.Create(),
             IterateCommand.Create(),
