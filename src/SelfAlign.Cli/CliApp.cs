@@ -20,6 +20,7 @@ public static class CliApp
             JudgeCommand.Create(),
             PairCommand.Create(),
             AgreementCommand.Create(),
+            EftCommand.Create(),
             SftCommand.Create(),
             TrainCommand.Create(),
             IterateCommand.Create(),

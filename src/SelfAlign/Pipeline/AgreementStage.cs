@@ -36,8 +36,8 @@ public static class AgreementStage
         return (judge, agreement);
     }
 
-    /// <summary>Each prompt's human ranks by sample, in sample order.</summary>
-    static Dictionary<string, SortedDictionary<int, double>> HumanRanks(string file)
+    /// <summary>Each prompt's human ranks by sample (lower is better), in sample order.</summary>
+    internal static Dictionary<string, SortedDictionary<int, double>> HumanRanks(string file)
     {
         var ranks = new Dictionary<string, SortedDictionary<int, double>>();
         foreach (var row in Jsonl.Read(file))
