@@ -17,6 +17,7 @@ public static class CliApp
             TokenizeCommand.Create(),
             TemplateCommand.Create(),
             GenerateCommand.Create(),
+            SelfInstructCommand.Create(),
             JudgeCommand.Create(),
             PairCommand.Create(),
             AgreementCommand.Create(),
