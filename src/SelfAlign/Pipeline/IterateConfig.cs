@@ -20,7 +20,7 @@ public sealed record IterateConfig
     public string Name { get; init; } = "";
     /// <summary>The starting model (a Hugging Face folder): the model of iteration 1, or of the SFT stage before it.</summary>
     public string SeedModel { get; init; } = "";
-    /// <summary>Prompt pool JSONL.</summary>
+    /// <summary>Prompt pool JSONL; may be left out when <see cref="SelfInstruct"/> writes every iteration's prompts.</summary>
     public string Prompts { get; init; } = "";
     /// <summary>Prompts per iteration, disjoint across iterations, drawn by the seed (0: the whole pool every time).</summary>
     public int PromptsPerIteration { get; init; }
@@ -42,6 +42,9 @@ public sealed record IterateConfig
     public TrainSection Train { get; init; } = new();
     /// <summary>Evaluation of the seed model and of each iteration's model, or none.</summary>
     public EvalSection? Eval { get; init; }
+    /// <summary>Prompts the model writes for each iteration (self-instruction creation), added to the pool's slice; left out of the manifest when absent.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public SelfInstructSection? SelfInstruct { get; init; }
     /// <summary>
     /// Chat-template variables every stage renders with (e.g. <c>{"enable_thinking": false}</c> for
     /// Qwen3), so a candidate is judged and trained on the prompt it was sampled from. Left out of
@@ -156,6 +159,21 @@ public sealed record IterateConfig
     /// <summary>A policy test set: each task answered greedily and <c>samples</c> times with the loop's sampling, its check deciding.</summary>
     public sealed record PolicySection(string Tasks = "", int Samples = 4);
 
+    /// <summary>
+    /// Self-instruction creation of each iteration's prompts: <c>per_iteration</c> new prompts written
+    /// from the seed prompts (the pool when left out) and those of earlier iterations, by the
+    /// <c>model</c>: <c>current</c> (the iteration's model), <c>start</c>
+    /// (the model iteration 1 starts from) or a model folder (the paper used a fixed Llama 2-Chat 70B).
+    /// </summary>
+    public sealed record SelfInstructSection(int PerIteration = 0, string? SeedPrompts = null, string Model = "current", double Temperature = 0.6,
+        double TopP = 0.9, int MaxNewTokens = 256, double MaxSimilarity = 0.7, int BatchSize = 16)
+    {
+        /// <summary>The options of one iteration's run (its seed and id prefix per iteration).</summary>
+        public Pipeline.SelfInstructOptions Options(ulong seed, int iteration) => new(PerIteration, seed,
+            new SamplingOptions { Temperature = Temperature, TopP = TopP, MaxNewTokens = MaxNewTokens }, MaxSimilarity: MaxSimilarity, BatchRows: BatchSize,
+            IdPrefix: $"iter-{iteration}-self-instruct");
+    }
+
     /// <summary>The config file it was read from (null for a config built in code).</summary>
     [JsonIgnore]
     public string? Source { get; init; }
@@ -194,7 +212,12 @@ public sealed record IterateConfig
         return config with
         {
             SeedModel = Resolve(config.SeedModel),
-            Prompts = Resolve(config.Prompts),
+            Prompts = config.Prompts.Length > 0 ? Resolve(config.Prompts) : "",
+            SelfInstruct = config.SelfInstruct is { } si ? si with
+            {
+                SeedPrompts = si.SeedPrompts is { } seeds ? Resolve(seeds) : null,
+                Model = si.Model is "current" or "start" ? si.Model : Resolve(si.Model),
+            } : null,
             Judge = config.Judge with
             {
                 Prompts = JudgePromptSet.BuiltIn.ContainsKey(config.Judge.Prompts) ? config.Judge.Prompts : Resolve(config.Judge.Prompts),
@@ -239,7 +262,8 @@ public sealed record IterateConfig
         }
         Require(Name.Length > 0 && Name.IndexOfAny(Path.GetInvalidFileNameChars()) < 0 && Name is not ("." or ".."), "name", "needs a plain folder name");
         Require(SeedModel.Length > 0, "seed_model", "needs the model folder of iteration 1");
-        Require(Prompts.Length > 0, "prompts", "needs a prompts JSONL file");
+        Require(Prompts.Length > 0 || SelfInstruct is { SeedPrompts.Length: > 0 }, "prompts",
+            "needs a prompts JSONL file (or self_instruct.seed_prompts, when the model writes every prompt)");
         Require(Iterations >= 1, "iterations", $"must be at least 1, got {Iterations}");
         Require(PromptsPerIteration >= 0, "prompts_per_iteration", $"must be >= 0 (0: the whole pool), got {PromptsPerIteration}");
         Require(Dtype is "auto" or "bf16" or "f32", "dtype", $"must be auto, bf16 or f32, got '{Dtype}'");
@@ -270,6 +294,12 @@ public sealed record IterateConfig
         Optimization(Train, "train");
         Check("train", () => LossOptions.Validate());
         if (Train.SftMix is { } mix) Check("train", () => mix.Mix.Validate());
+        if (SelfInstruct is { } si)
+        {
+            Require(si.PerIteration >= 1, "self_instruct.per_iteration", $"must be at least 1, got {si.PerIteration}");
+            Require(si.Model.Length > 0, "self_instruct.model", "must be current, start or a model folder");
+            Check("self_instruct", () => si.Options(Seed, 1).Validate());
+        }
         if (Sft is not null)
         {
             Require(Sft.Data.Length > 0, "sft.data", "needs an SFT JSONL file");
@@ -310,7 +340,13 @@ public sealed record IterateConfig
         }
         Input("seed_model", () => ModelFolder.Check(SeedModel));
         Input("seed_model", () => Tokenizer.Load(SeedModel));
-        Input("prompts", () => PromptFile.Read(Prompts));
+        if (Prompts.Length > 0) Input("prompts", () => PromptFile.Read(Prompts));
+        if (SelfInstruct?.SeedPrompts is { } seeds) Input("self_instruct.seed_prompts", () => PromptFile.Read(seeds));
+        if (SelfInstruct?.Model is { } writer && writer is not ("current" or "start"))
+        {
+            Input("self_instruct.model", () => ModelFolder.Check(writer));
+            Input("self_instruct.model", () => Tokenizer.Load(writer));
+        }
         if (Sft is not null) Input("sft.data", () => TrainingData.ReadSft(Sft.Data));
         if (Train.SftMix is { } mix) Input("train.sft_mix.data", () => TrainingData.ReadSft(mix.Data));
         if (Judge.Tasks is { } tasks) Input("judge.tasks", () => VerifiedTask.ReadFile(tasks));
@@ -324,6 +360,10 @@ public sealed record IterateConfig
             throw Error("judge.prompts", e.Message);
         }
     }
+
+    /// <summary>The seed prompts of self-instruction: its own file, else the prompt pool.</summary>
+    [JsonIgnore]
+    public string? SelfInstructSeeds => SelfInstruct is null ? null : SelfInstruct.SeedPrompts ?? Prompts;
 
     /// <summary>The sampling settings of the generate section.</summary>
     [JsonIgnore]

@@ -38,13 +38,14 @@ public static class IterateStage
         config.CheckInputs();
         evaluator?.Check();
         string run = Path.Combine(runsRoot, config.Name);
-        OutputGuard.ClaimFolder(run, "iterate", [new("seed model", config.SeedModel), new("prompt pool", config.Prompts), new("SFT data", config.Sft?.Data),
+        OutputGuard.ClaimFolder(run, "iterate", [new("seed model", config.SeedModel), new("prompt pool", config.Prompts.Length > 0 ? config.Prompts : null),
+            new("SFT data", config.Sft?.Data), new("self-instruction seed prompts", config.SelfInstruct?.SeedPrompts),
             new("config", config.Source),
             new("mixed SFT data", config.Train.SftMix?.Data), new("judge tasks", config.Judge.Tasks), new("policy test set", config.Eval?.Policy?.Tasks)], overwrite);
         Directory.CreateDirectory(run);
         ClaimConfig(config, run, progress);
 
-        var pool = PromptFile.Read(config.Prompts);
+        var pool = config.Prompts.Length > 0 ? PromptFile.Read(config.Prompts) : [];
         var dtype = config.ComputeType;
         string model = config.SeedModel;
         void Evaluate(string folder, string name)
@@ -72,7 +73,16 @@ public static class IterateStage
             string iter = Path.Combine(run, $"iter-{t}");
             progress.Note($"iteration {t} of {config.Iterations}: model {model}");
             string prompts = Path.Combine(iter, "prompts.jsonl");
-            Stage(iter, () => WritePrompts(pool, config, t, prompts), progress, $"iter-{t} prompts");
+            string? written = null;
+            if (config.SelfInstruct is { } si)
+            {
+                written = Path.Combine(iter, "self-instruct", "prompts.jsonl");
+                string writer = si.Model switch { "current" => model, "start" => categorizer, _ => si.Model };
+                var earlier = Enumerable.Range(1, t - 1).Select(e => Path.Combine(run, $"iter-{e}", "self-instruct", "prompts.jsonl")).Where(File.Exists).ToList();
+                var job = new SelfInstructJob(writer, config.SelfInstructSeeds!, written, si.Options(config.Seed + (ulong)t, t), dtype, Earlier: earlier);
+                Stage(Path.Combine(iter, "self-instruct"), () => SelfInstructStage.Run(job, progress), progress, $"iter-{t} self-instruction");
+            }
+            Stage(iter, () => WritePrompts(pool, config, t, written, prompts), progress, $"iter-{t} prompts");
 
             string candidates = Path.Combine(iter, "candidates", "candidates.jsonl");
             var g = config.Generate;
@@ -118,7 +128,8 @@ public static class IterateStage
     static void ClaimConfig(IterateConfig config, string run, IStageProgress progress)
     {
         var now = config.ToJson();
-        now["prompts_sha256"] = RunManifest.FileSha256(config.Prompts);
+        if (config.Prompts.Length > 0) now["prompts_sha256"] = RunManifest.FileSha256(config.Prompts);
+        if (config.SelfInstruct?.SeedPrompts is { } seeds) now["self_instruct_seed_sha256"] = RunManifest.FileSha256(seeds);
         if (config.Sft is not null) now["sft_data_sha256"] = RunManifest.FileSha256(config.Sft.Data);
         if (config.Train.SftMix is { } mix) now["train_sft_mix_sha256"] = RunManifest.FileSha256(mix.Data);
         if (config.Judge.Tasks is { } tasks) now["judge_tasks_sha256"] = RunManifest.FileSha256(tasks);
@@ -150,6 +161,7 @@ public static class IterateStage
             "sft" or "sft_data_sha256" => new[] { Path.Combine(run, "sft") }.Where(Directory.Exists),
             "train_sft_mix_sha256" => Within("train"),
             "judge_tasks_sha256" => Within("judgments"),
+            "self_instruct" or "self_instruct_seed_sha256" => Within("self-instruct"),
             "eval_policy_sha256" => Within("eval").Concat(new[] { Path.Combine(run, "m0", "eval") }.Where(Directory.Exists)),
             "generate" => Within("candidates"),
             "judge" => Within("judgments"),
@@ -174,7 +186,19 @@ public static class IterateStage
         AtomicFile.WriteAllText(marker, new JsonObject { ["finished_utc"] = DateTime.UtcNow.ToString("O") }.ToJsonString() + "\n");
     }
 
-    static void WritePrompts(List<PromptRow> pool, IterateConfig config, int t, string path)
+    /// <summary>The iteration's prompts: its slice of the pool, then the prompts the model wrote for it (if any).</summary>
+    static void WritePrompts(List<PromptRow> pool, IterateConfig config, int t, string? written, string path)
+    {
+        var text = new StringBuilder();
+        if (pool.Count > 0) AppendSlice(pool, config, t, text);
+        if (written is not null) foreach (string line in File.ReadLines(written).Where(l => l.Length > 0)) text.Append(line).Append('\n');
+        if (text.Length == 0)
+            throw new DataFormatException(written!, 1, $"holds no prompt for iteration {t}: every task the model wrote was filtered out; " +
+                "give the loop a prompt pool, or delete that folder and change self_instruct (temperature, max_similarity, model)");
+        AtomicFile.WriteAllText(path, text.ToString());
+    }
+
+    static void AppendSlice(List<PromptRow> pool, IterateConfig config, int t, StringBuilder text)
     {
         int k = config.PromptsPerIteration == 0 ? pool.Count : Math.Min(config.PromptsPerIteration, pool.Count);
         var order = Enumerable.Range(0, pool.Count).ToArray();
@@ -182,8 +206,6 @@ public static class IterateStage
         // Disjoint slices of one seeded shuffle; a pool too small for all iterations wraps around.
         var chosen = config.PromptsPerIteration == 0 ? order : Enumerable.Range((t - 1) * k, k).Select(i => order[i % pool.Count]).ToArray();
         var lines = File.ReadAllLines(config.Prompts);
-        var text = new StringBuilder();
         foreach (int i in chosen) text.Append(lines[pool[i].Line - 1]).Append('\n');
-        AtomicFile.WriteAllText(path, text.ToString());
     }
 }

@@ -16,8 +16,9 @@ namespace SelfAlign.Pipeline;
 /// <param name="MaxSimilarity">A new prompt whose ROUGE-L with any prompt of the pool exceeds this is dropped (Self-Instruct: 0.7).</param>
 /// <param name="BatchRows">Requests sampled together per round.</param>
 /// <param name="MaxRounds">Rounds to try before giving up on reaching <paramref name="Count"/> (a model that writes nothing usable would loop forever).</param>
+/// <param name="IdPrefix">The start of each new prompt's id.</param>
 public sealed record SelfInstructOptions(int Count, ulong Seed = 0, SamplingOptions? Sampling = null, int SeedShots = 6, int GeneratedShots = 2,
-    double MaxSimilarity = 0.7, int BatchRows = 16, int? MaxRounds = null)
+    double MaxSimilarity = 0.7, int BatchRows = 16, int? MaxRounds = null, string IdPrefix = "self-instruct")
 {
     /// <summary>The sampling in effect.</summary>
     public SamplingOptions EffectiveSampling => Sampling ?? new SamplingOptions { Temperature = 0.6, TopP = 0.9, MaxNewTokens = 256 };
@@ -89,26 +90,29 @@ public static partial class SelfInstruct
     /// <summary>
     /// Writes new prompts to <paramref name="output"/> (JSONL <c>id</c>, <c>prompt</c>, <c>round</c>,
     /// <c>similarity</c>: the highest ROUGE-L with the pool when kept) until it holds
-    /// <see cref="SelfInstructOptions.Count"/> or the rounds run out.
+    /// <see cref="SelfInstructOptions.Count"/> or the rounds run out. Prompts made <paramref name="earlier"/>
+    /// (by earlier runs into other files) are demonstrations and are filtered against, as this run's are.
     /// </summary>
-    public static SelfInstructSummary Run(ILanguageModel model, IReadOnlyList<string> seeds, string output, SelfInstructOptions options, IStageProgress? progress = null)
+    public static SelfInstructSummary Run(ILanguageModel model, IReadOnlyList<string> seeds, string output, SelfInstructOptions options,
+        IStageProgress? progress = null, IReadOnlyList<string>? earlier = null)
     {
         progress ??= SilentProgress.Instance;
         options.Validate();
         if (seeds.Count == 0) throw new ArgumentException("self-instruction needs seed prompts");
         using var appender = JsonlAppender.Open(output);
-        var made = appender.Existing.Select(r => r.String("prompt")).ToList();
+        var mine = appender.Existing.Select(r => r.String("prompt")).ToList();
+        var made = (earlier ?? []).Concat(mine).ToList();
         int round = appender.Existing.Select(r => r.Int("round")).DefaultIfEmpty(-1).Max() + 1;
         var pool = seeds.Concat(made).Select(RougeL.Tokens).ToList();
         int maxRounds = options.MaxRounds ?? 10 * ((options.Count + options.BatchRows - 1) / options.BatchRows) + 10;
         int written = 0, candidates = 0;
         var rejected = new Dictionary<string, int>();
         var clock = Stopwatch.StartNew();
-        if (made.Count >= options.Count) return new SelfInstructSummary(0, made.Count, 0, rejected, 0);
-        if (made.Count > 0) progress.Note($"Resuming: {made.Count} prompts already written, {options.Count - made.Count} to go.");
+        if (mine.Count >= options.Count) return new SelfInstructSummary(0, mine.Count, 0, rejected, 0);
+        if (mine.Count > 0) progress.Note($"Resuming: {mine.Count} prompts already written, {options.Count - mine.Count} to go.");
         var task = progress.Begin("self-instructing", options.Count);
-        task.Increment(made.Count);
-        for (int tries = 0; made.Count < options.Count && tries < maxRounds; tries++, round++)
+        task.Increment(mine.Count);
+        for (int tries = 0; mine.Count < options.Count && tries < maxRounds; tries++, round++)
         {
             var requests = Enumerable.Range(0, options.BatchRows).Select(b =>
             {
@@ -121,7 +125,7 @@ public static partial class SelfInstruct
             foreach (var c in continuations)
                 foreach (string candidate in Parse(c.Text))
                 {
-                    if (made.Count >= options.Count) break;
+                    if (mine.Count >= options.Count) break;
                     candidates++;
                     var tokens = RougeL.Tokens(candidate);
                     double similarity = pool.Count == 0 ? 0 : pool.Max(p => RougeL.F(p, tokens));
@@ -133,18 +137,19 @@ public static partial class SelfInstruct
                     }
                     appender.Append(new JsonObject
                     {
-                        ["id"] = $"self-instruct-{round}-{c.Request}-{made.Count}", ["prompt"] = candidate, ["round"] = round, ["similarity"] = Math.Round(similarity, 4),
+                        ["id"] = $"{options.IdPrefix}-{round}-{c.Request}-{mine.Count}", ["prompt"] = candidate, ["round"] = round, ["similarity"] = Math.Round(similarity, 4),
                     });
                     made.Add(candidate);
+                    mine.Add(candidate);
                     pool.Add(tokens);
                     written++;
                     task.Increment(1);
                 }
-            task.Describe($"self-instructing: {made.Count} kept of {candidates} written");
+            task.Describe($"self-instructing: {mine.Count} kept of {candidates} written");
         }
-        if (made.Count < options.Count)
-            progress.Note($"self-instruction stopped after {maxRounds} rounds with {made.Count} of {options.Count} prompts: the model's tasks were mostly filtered out.");
-        return new SelfInstructSummary(written, made.Count, candidates, rejected, clock.Elapsed.TotalSeconds);
+        if (mine.Count < options.Count)
+            progress.Note($"self-instruction stopped after {maxRounds} rounds with {mine.Count} of {options.Count} prompts: the model's tasks were mostly filtered out.");
+        return new SelfInstructSummary(written, mine.Count, candidates, rejected, clock.Elapsed.TotalSeconds);
     }
 
     /// <summary><paramref name="n"/> distinct items drawn by <paramref name="random"/> (all of them when there are fewer).</summary>

@@ -193,4 +193,45 @@ public sealed class IterateTests : IDisposable
         error = Assert.Throws<SelfAlign.Data.DataFormatException>(() => IterateConfig.Load(_config));
         Assert.Contains("min_learning_rate", error.Message);
     }
+
+    [Fact]
+    public void SelfInstructionWritesEachIterationsPromptsFromTheCurrentModel()
+    {
+        var config = Config("self-made", beta: 0.1);
+        config.Remove("prompts");
+        config.Remove("sft");
+        config["self_instruct"] = new JsonObject
+        {
+            ["seed_prompts"] = Path.Combine(AppContext.BaseDirectory, "data", "seed", "prompts_sample.jsonl"), ["per_iteration"] = 2, ["max_new_tokens"] = 24,
+        };
+        File.WriteAllText(_config, config.ToJsonString());
+        string run = IterateStage.Run(IterateConfig.Load(_config), Path.Combine(_dir, "runs"));
+        foreach (int t in new[] { 1, 2 })
+        {
+            string iter = Path.Combine(run, $"iter-{t}");
+            var written = File.ReadAllLines(Path.Combine(iter, "self-instruct", "prompts.jsonl"));
+            Assert.Equal(written, File.ReadAllLines(Path.Combine(iter, "prompts.jsonl")));
+            Assert.Equal(2, written.Length);
+            Assert.All(written, l => Assert.StartsWith($"iter-{t}-self-instruct-", (string)JsonNode.Parse(l)!["id"]!));
+            Assert.Equal(6, File.ReadLines(Path.Combine(iter, "candidates", "candidates.jsonl")).Count());
+        }
+        // Iteration 2's prompts come from iteration 1's trained model, which imitates and avoids iteration 1's prompts too.
+        var second = JsonNode.Parse(File.ReadAllText(Path.Combine(run, "iter-2", "self-instruct", "prompts.jsonl.manifest.json")))!["config"]!;
+        Assert.EndsWith(Path.Combine("iter-1", "train", "model"), (string)second["model"]!);
+        Assert.EndsWith(Path.Combine("iter-1", "self-instruct", "prompts.jsonl"), (string)second["earlier_prompts"]![0]!);
+
+        // With a pool as well, each iteration gets its slice of the pool and then the model's prompts.
+        config["prompts"] = Path.Combine(AppContext.BaseDirectory, "data", "seed", "prompts_sample.jsonl");
+        config["name"] = "both";
+        config["iterations"] = 1;
+        File.WriteAllText(_config, config.ToJsonString());
+        string both = IterateStage.Run(IterateConfig.Load(_config), Path.Combine(_dir, "runs"));
+        var ids = File.ReadLines(Path.Combine(both, "iter-1", "prompts.jsonl")).Select(l => (string)JsonNode.Parse(l)!["id"]!).ToList();
+        Assert.Equal(5, ids.Count);
+        Assert.Equal(2, ids.Count(id => id.StartsWith("iter-1-self-instruct-")));
+
+        config["self_instruct"]!["per_iteration"] = 0;
+        File.WriteAllText(_config, config.ToJsonString());
+        Assert.Contains("self_instruct.per_iteration", Assert.Throws<SelfAlign.Data.DataFormatException>(() => IterateConfig.Load(_config)).Message);
+    }
 }

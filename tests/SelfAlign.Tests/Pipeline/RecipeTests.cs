@@ -33,6 +33,9 @@ public sealed class RecipeTests
         var dpo = c.TrainOptions(c.Train);
         Assert.Equal((1e-6, 1e-7, 16, 0.1), (dpo.LearningRate, dpo.MinLearningRate, dpo.BatchSize, c.LossOptions.Beta));
         Assert.Equal(2, c.Iterations);
+        var prompts = c.SelfInstruct!.Options(c.Seed, 1);
+        Assert.Equal((6, 2, 0.6, 0.9, 0.7), (prompts.SeedShots, prompts.GeneratedShots, prompts.EffectiveSampling.Temperature, prompts.EffectiveSampling.TopP, prompts.MaxSimilarity));
+        Assert.Equal("", c.Prompts);
     }
 
     [Fact]
