@@ -145,8 +145,9 @@ public sealed record IterateConfig
     /// <summary>Supervised fine-tuning of the seed model on instruction data before iteration 1 (the papers' IFT step).</summary>
     public sealed record SftSection : OptimizationSection
     {
-        /// <summary>SFT JSONL (prompt/completion or messages rows).</summary>
-        public string Data { get; init; } = "";
+        /// <summary>SFT JSONL (prompt/completion or messages rows): one file, or several trained on as one (IFT and EFT rows, as Self-Rewarding does).</summary>
+        [JsonConverter(typeof(OneOrMoreConverter))]
+        public string[] Data { get; init; } = [];
     }
 
     /// <summary>
@@ -223,7 +224,7 @@ public sealed record IterateConfig
                 Prompts = JudgePromptSet.BuiltIn.ContainsKey(config.Judge.Prompts) ? config.Judge.Prompts : Resolve(config.Judge.Prompts),
                 Tasks = config.Judge.Tasks is { } tasks ? Resolve(tasks) : null,
             },
-            Sft = config.Sft is { } sft ? sft with { Data = Resolve(sft.Data) } : null,
+            Sft = config.Sft is { } sft ? sft with { Data = [.. sft.Data.Select(Resolve)] } : null,
             Train = config.Train with { SftMix = config.Train.SftMix is { } mix ? mix with { Data = Resolve(mix.Data) } : null },
             Eval = config.Eval is { } ev ? ev with
             {
@@ -302,7 +303,7 @@ public sealed record IterateConfig
         }
         if (Sft is not null)
         {
-            Require(Sft.Data.Length > 0, "sft.data", "needs an SFT JSONL file");
+            Require(Sft.Data.Length > 0 && Sft.Data.All(d => d.Length > 0), "sft.data", "needs an SFT JSONL file, or a list of them");
             Optimization(Sft, "sft");
         }
         if (Eval is not null)
@@ -347,7 +348,9 @@ public sealed record IterateConfig
             Input("self_instruct.model", () => ModelFolder.Check(writer));
             Input("self_instruct.model", () => Tokenizer.Load(writer));
         }
-        if (Sft is not null) Input("sft.data", () => TrainingData.ReadSft(Sft.Data));
+        if (Sft is not null)
+            for (int i = 0; i < Sft.Data.Length; i++)
+                Input(Sft.Data.Length == 1 ? "sft.data" : $"sft.data[{i}]", () => TrainingData.ReadSft(Sft.Data[i]));
         if (Train.SftMix is { } mix) Input("train.sft_mix.data", () => TrainingData.ReadSft(mix.Data));
         if (Judge.Tasks is { } tasks) Input("judge.tasks", () => VerifiedTask.ReadFile(tasks));
         if (Eval?.Policy is { } policy) Input("eval.policy.tasks", () => VerifiedTask.ReadFile(policy.Tasks));

@@ -21,7 +21,7 @@ public static class IterateReport
         if (config.Sft is not null && Read(Path.Combine(run, "sft", TrainStage.SummaryFile)) is JsonObject sft)
         {
             var last = sft["final"]!.AsObject();
-            md.AppendLine($"## SFT before iteration 1\n\n`{Path.GetFileName(config.Sft.Data)}`: {sft["examples"]} examples, {sft["steps"]} steps, " +
+            md.AppendLine($"## SFT before iteration 1\n\n{string.Join(" + ", config.Sft.Data.Select(d => $"`{Path.GetFileName(d)}`"))}: {sft["examples"]} examples, {sft["steps"]} steps, " +
                 $"last loss {F(last["loss"], "F3")}, {F(sft["train_seconds"], "F1")} s. ![SFT loss](sft/plots/loss.png)\n");
         }
 

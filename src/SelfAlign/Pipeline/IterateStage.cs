@@ -39,7 +39,7 @@ public static class IterateStage
         evaluator?.Check();
         string run = Path.Combine(runsRoot, config.Name);
         OutputGuard.ClaimFolder(run, "iterate", [new("seed model", config.SeedModel), new("prompt pool", config.Prompts.Length > 0 ? config.Prompts : null),
-            new("SFT data", config.Sft?.Data), new("self-instruction seed prompts", config.SelfInstruct?.SeedPrompts),
+            new("self-instruction seed prompts", config.SelfInstruct?.SeedPrompts), .. (config.Sft?.Data ?? []).Select(d => new NamedInput("SFT data", d)),
             new("config", config.Source),
             new("mixed SFT data", config.Train.SftMix?.Data), new("judge tasks", config.Judge.Tasks), new("policy test set", config.Eval?.Policy?.Tasks)], overwrite);
         Directory.CreateDirectory(run);
@@ -60,7 +60,8 @@ public static class IterateStage
         if (config.Sft is { } sft)
         {
             string output = Path.Combine(run, "sft");
-            Stage(output, () => TrainStage.Run(new TrainJob(model, sft.Data, output, config.TrainOptions(sft), Loss: null,
+            string data = SftData(sft, run);
+            Stage(output, () => TrainStage.Run(new TrainJob(model, data, output, config.TrainOptions(sft), Loss: null,
                 DType: sft.FullFineTuning ? ScalarType.Float32 : dtype, TemplateArgs: config.TemplateArgs), progress), progress, "SFT");
             model = Path.Combine(output, "model");
         }
@@ -130,7 +131,8 @@ public static class IterateStage
         var now = config.ToJson();
         if (config.Prompts.Length > 0) now["prompts_sha256"] = RunManifest.FileSha256(config.Prompts);
         if (config.SelfInstruct?.SeedPrompts is { } seeds) now["self_instruct_seed_sha256"] = RunManifest.FileSha256(seeds);
-        if (config.Sft is not null) now["sft_data_sha256"] = RunManifest.FileSha256(config.Sft.Data);
+        if (config.Sft is { Data: var data })
+            now["sft_data_sha256"] = data.Length == 1 ? RunManifest.FileSha256(data[0]) : new JsonArray([.. data.Select(d => (JsonNode?)RunManifest.FileSha256(d))]);
         if (config.Train.SftMix is { } mix) now["train_sft_mix_sha256"] = RunManifest.FileSha256(mix.Data);
         if (config.Judge.Tasks is { } tasks) now["judge_tasks_sha256"] = RunManifest.FileSha256(tasks);
         if (config.Eval?.Policy is { } policy) now["eval_policy_sha256"] = RunManifest.FileSha256(policy.Tasks);
@@ -171,6 +173,18 @@ public static class IterateStage
             // The seed model, the prompt pool, the seed and the dtype shape every stage.
             _ => new[] { Path.Combine(run, "sft") }.Where(Directory.Exists).Concat(iterations),
         };
+    }
+
+    /// <summary>The SFT stage's data: its one file, or its files joined into <c>sft-data.jsonl</c> of the run.</summary>
+    static string SftData(IterateConfig.SftSection sft, string run)
+    {
+        if (sft.Data.Length == 1) return sft.Data[0];
+        string joined = Path.Combine(run, "sft-data.jsonl");
+        var text = new StringBuilder();
+        foreach (string file in sft.Data)
+            foreach (string line in File.ReadLines(file).Where(l => l.Trim().Length > 0)) text.Append(line).Append('\n');
+        AtomicFile.WriteAllText(joined, text.ToString());
+        return joined;
     }
 
     static void Stage(string folder, Action work, IStageProgress progress, string name)

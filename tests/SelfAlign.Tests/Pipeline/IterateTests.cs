@@ -234,4 +234,24 @@ public sealed class IterateTests : IDisposable
         File.WriteAllText(_config, config.ToJsonString());
         Assert.Contains("self_instruct.per_iteration", Assert.Throws<SelfAlign.Data.DataFormatException>(() => IterateConfig.Load(_config)).Message);
     }
+
+    [Fact]
+    public void SftDataFromSeveralFilesIsTrainedOnAsOne()
+    {
+        File.WriteAllLines(Path.Combine(_dir, "eft.jsonl"), File.ReadLines(Path.Combine(AppContext.BaseDirectory, "data", "seed", "sft_sample.jsonl")).Skip(4).Take(2));
+        var config = Config("joined", beta: 0.1);
+        config["iterations"] = 1;
+        config["sft"]!["data"] = new JsonArray("sft.jsonl", "eft.jsonl");
+        File.WriteAllText(_config, config.ToJsonString());
+        string run = IterateStage.Run(IterateConfig.Load(_config), Path.Combine(_dir, "runs"));
+        Assert.Equal(File.ReadLines(Path.Combine(_dir, "sft.jsonl")).Concat(File.ReadLines(Path.Combine(_dir, "eft.jsonl"))),
+            File.ReadLines(Path.Combine(run, "sft-data.jsonl")));
+        Assert.Equal(3, File.ReadLines(Path.Combine(run, "sft", "metrics.jsonl")).Count());
+        Assert.Equal(2, JsonNode.Parse(File.ReadAllText(Path.Combine(run, OutputGuard.FolderManifest)))!["config"]!["sft_data_sha256"]!.AsArray().Count);
+        Assert.Contains("`sft.jsonl` + `eft.jsonl`", File.ReadAllText(Path.Combine(run, "report.md")));
+
+        config["sft"]!["data"] = new JsonArray("sft.jsonl", "missing.jsonl");
+        File.WriteAllText(_config, config.ToJsonString());
+        Assert.Contains("'sft.data[1]' cannot be read", Assert.Throws<SelfAlign.Data.DataFormatException>(() => IterateConfig.Load(_config).CheckInputs()).Message);
+    }
 }
