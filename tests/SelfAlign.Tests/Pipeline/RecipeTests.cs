@@ -36,6 +36,8 @@ public sealed class RecipeTests
         var prompts = c.SelfInstruct!.Options(c.Seed, 1);
         Assert.Equal((6, 2, 0.6, 0.9, 0.7), (prompts.SeedShots, prompts.GeneratedShots, prompts.EffectiveSampling.Temperature, prompts.EffectiveSampling.TopP, prompts.MaxSimilarity));
         Assert.Equal("", c.Prompts);
+        Assert.Equal(["sft_sample.jsonl", "eft_sample.jsonl"], c.Sft!.Data.Select(Path.GetFileName));
+        Assert.All(c.Sft.Data, d => Assert.NotEmpty(SelfAlign.Training.TrainingData.ReadSft(d)));
     }
 
     [Fact]
