@@ -73,4 +73,26 @@ public sealed class SelfInstructTests : IDisposable
         Assert.Equal(rows.Select(r => (string)r["prompt"]!), File.ReadAllLines(output)[..2].Select(l => (string)JsonNode.Parse(l)!["prompt"]!));
         Assert.True((int)JsonNode.Parse(File.ReadAllLines(output)[2])!["round"]! > (int)rows[1]["round"]!);
     }
+
+    [Fact]
+    public void Prompts_of_earlier_runs_are_demonstrations_and_are_not_written_again()
+    {
+        var prompts = new List<string>();
+        var model = new ScriptedModel(TestModels.Tokenizer("smollm2"))
+        {
+            Completion = (prompt, _) =>
+            {
+                prompts.Add(prompt);
+                return prompts.Count == 1 ? " Describe how a rocket engine works, step by step." : " Describe how a jet engine works in five short steps.";
+            },
+        };
+        string[] seeds = ["Write a short poem about autumn leaves.", "Give three tips for learning a language.", "Summarize the plot of a famous novel."];
+        string[] earlier = ["Describe how a rocket engine works, step by step please."];
+        var run = SelfInstruct.Run(model, seeds, Path.Combine(_dir, "next.jsonl"), new SelfInstructOptions(Count: 1, Seed: 1, BatchRows: 1), earlier: earlier);
+        Assert.Equal(1, run.Rejected[SelfInstruct.Similar]);
+        Assert.Equal("Describe how a jet engine works in five short steps.", (string)JsonNode.Parse(File.ReadAllLines(Path.Combine(_dir, "next.jsonl"))[0])!["prompt"]!);
+        // Three seeds and the one earlier prompt make up each request: eight wanted, four there.
+        Assert.All(prompts, p => Assert.Contains("Task 4:", p));
+        Assert.All(prompts, p => Assert.Contains(earlier[0], p));
+    }
 }
