@@ -16,7 +16,10 @@ public static class IterateReport
         md.AppendLine($"Seed model `{Path.GetFileName(config.SeedModel)}`, {config.Iterations} iteration(s), {config.Generate.Samples} candidates per prompt " +
             $"(T={Setting(config.Generate.Temperature)}, top-k {config.Generate.TopK}, top-p {Setting(config.Generate.TopP)}), {config.Judge.Kind} judge " +
             $"({Path.GetFileName(config.Judge.Prompts)}, {config.Judge.Category}), {config.Train.Loss} loss (β={Setting(config.Train.Beta)}" +
-            (config.Train.NllWeight > 0 ? $", NLL weight {Setting(config.Train.NllWeight)}" : "") + $"), seed {config.Seed}. Configuration and versions: `manifest.json`.\n");
+            (config.Train.NllWeight > 0 ? $", NLL weight {Setting(config.Train.NllWeight)}" : "") + $"), seed {config.Seed}. " +
+            (config.SelfInstruct is { } si ? $"Prompts: {(config.Prompts.Length > 0 ? "the pool's slice and " : "")}{si.PerIteration} per iteration written by " +
+                $"the {(si.Model is "current" or "start" ? $"{si.Model} model" : $"model `{Path.GetFileName(si.Model)}`")} (self-instruction, `iter-<t>/self-instruct/`). " : "") +
+            "Configuration and versions: `manifest.json`.\n");
 
         if (config.Sft is not null && Read(Path.Combine(run, "sft", TrainStage.SummaryFile)) is JsonObject sft)
         {

@@ -219,6 +219,7 @@ public sealed class IterateTests : IDisposable
         var second = JsonNode.Parse(File.ReadAllText(Path.Combine(run, "iter-2", "self-instruct", "prompts.jsonl.manifest.json")))!["config"]!;
         Assert.EndsWith(Path.Combine("iter-1", "train", "model"), (string)second["model"]!);
         Assert.EndsWith(Path.Combine("iter-1", "self-instruct", "prompts.jsonl"), (string)second["earlier_prompts"]![0]!);
+        Assert.Contains("Prompts: 2 per iteration written by the current model", File.ReadAllText(Path.Combine(run, "report.md")));
 
         // With a pool as well, each iteration gets its slice of the pool and then the model's prompts.
         config["prompts"] = Path.Combine(AppContext.BaseDirectory, "data", "seed", "prompts_sample.jsonl");
