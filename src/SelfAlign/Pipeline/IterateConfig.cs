@@ -170,7 +170,7 @@ public sealed record IterateConfig
         double TopP = 0.9, int MaxNewTokens = 256, double MaxSimilarity = 0.7, int BatchSize = 16)
     {
         /// <summary>The options of one iteration's run (its seed and id prefix per iteration).</summary>
-        public Pipeline.SelfInstructOptions Options(ulong seed, int iteration) => new(PerIteration, seed,
+        public SelfInstructOptions Options(ulong seed, int iteration) => new(PerIteration, seed,
             new SamplingOptions { Temperature = Temperature, TopP = TopP, MaxNewTokens = MaxNewTokens }, MaxSimilarity: MaxSimilarity, BatchRows: BatchSize,
             IdPrefix: $"iter-{iteration}-self-instruct");
     }
