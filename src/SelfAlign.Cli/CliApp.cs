@@ -21,6 +21,7 @@ public static class CliApp
             JudgeCommand.Create(),
             PairCommand.Create(),
             AgreementCommand.Create(),
+            EvalCommand.Create(),
             EftCommand.Create(),
             SftCommand.Create(),
             TrainCommand.Create(),

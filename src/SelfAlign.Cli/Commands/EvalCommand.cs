@@ -1,0 +1,68 @@
+using System.CommandLine;
+using SelfAlign.Judging;
+using SelfAlign.Pipeline;
+using SelfAlign.Text;
+using Spectre.Console;
+
+namespace SelfAlign.Cli.Commands;
+
+/// <summary><c>selfalign eval</c>: policy evaluations.</summary>
+internal static class EvalCommand
+{
+    public static Command Create() => new("eval", "Evaluate a policy: how its answers fare against another policy's or reference answers.") { WinRate() };
+
+    static Command WinRate()
+    {
+        var model = CliOptions.Model("Policy A: the model folder evaluated.");
+        var against = new Option<DirectoryInfo?>("--against") { Description = "Policy B: the model folder A is compared with." };
+        var referenceField = new Option<string?>("--reference-field") { Description = "Instead of --against: the field of each prompt row holding B's response (e.g. AlpacaEval's 'output')." };
+        var judge = new Option<DirectoryInfo?>("--judge") { Description = "The judge's model folder (default: A judges)." };
+        var prompts = new Option<FileInfo>("--prompts") { Description = "Prompts JSONL: {\"id\", \"prompt\"} or {\"id\", \"messages\"}.", Required = true };
+        var output = new Option<DirectoryInfo>("--out") { Description = "Run folder: responses, judgments.jsonl, results.json, report.md.", Required = true };
+        var limit = new Option<int>("--limit") { Description = "The first N prompts (0: all).", DefaultValueFactory = _ => 0 };
+        var temperature = new Option<double>("--temperature") { Description = "Sampling temperature of both policies; 0 is greedy.", DefaultValueFactory = _ => 0.0 };
+        var maxNew = new Option<int>("--max-new-tokens") { Description = "Most tokens per response.", DefaultValueFactory = _ => 512 };
+        var seed = new Option<ulong>("--seed") { Description = "Sampling seed.", DefaultValueFactory = _ => 0 };
+        var format = new Option<string>("--format") { Description = "The judge's layout: chat (its chat template) or plain.", DefaultValueFactory = _ => "chat" };
+        var templateArgs = CliOptions.TemplateArgs();
+        var dtype = CliOptions.DType("Compute dtype: auto, bf16, f32 or f16.");
+        var overwrite = CliOptions.Overwrite();
+        var command = new Command("winrate", "Head to head: A and B answer every prompt, the judge compares each pair with the pairwise prompt in both " +
+            "orders, and a win or loss counts only when both orders agree (else a tie). Prints win / tie / loss with 95% intervals, the win rate " +
+            "with ties half, and mean lengths. Resumable: run it again to continue.")
+        {
+            model, against, referenceField, judge, prompts, output, limit, temperature, maxNew, seed, format, templateArgs, dtype, overwrite,
+        };
+        command.SetAction(parse =>
+        {
+            CliOptions.Apply(parse);
+            var layout = parse.GetValue(format) switch
+            {
+                "chat" => JudgeFormat.Chat,
+                "plain" => JudgeFormat.Plain,
+                var f => throw new UsageException($"--format '{f}': use chat or plain"),
+            };
+            if ((parse.GetValue(against) is null) == (parse.GetValue(referenceField) is null))
+                throw new UsageException("name policy B with exactly one of --against and --reference-field");
+            var job = new WinRateJob(parse.GetRequiredValue(model).FullName, parse.GetRequiredValue(prompts).FullName, parse.GetRequiredValue(output).FullName,
+                parse.GetValue(against)?.FullName, parse.GetValue(referenceField), parse.GetValue(judge)?.FullName,
+                new SamplingOptions { Temperature = parse.GetValue(temperature), MaxNewTokens = parse.GetValue(maxNew) }, parse.GetValue(seed),
+                parse.GetValue(limit), CliOptions.ParseDType(parse.GetValue(dtype)!), CliOptions.ParseTemplateArgs(parse.GetValue(templateArgs)), layout,
+                parse.GetValue(overwrite));
+            var h = CliProgress.Run(progress => WinRateStage.Run(job, progress));
+            var table = new Table().Border(TableBorder.Rounded).AddColumn("outcome for A").AddColumn("prompts").AddColumn("% [[95% CI]]");
+            foreach (var (name, count) in new[] { ("win", h.Wins), ("tie", h.Ties), ("loss", h.Losses) })
+            {
+                var (rate, low, high) = h.Share(count);
+                table.AddRow(name, count.ToString(), Markup.Escape($"{100 * rate:F1} [{100 * low:F1}, {100 * high:F1}]"));
+            }
+            var console = CliConsole.Out();
+            console.Write(table);
+            var (winLow, winHigh) = h.WinRateInterval;
+            console.MarkupLine($"win rate (ties half): [bold]{100 * h.WinRate:F1}%[/] [[{100 * winLow:F1}, {100 * winHigh:F1}]]; mean length A {h.MeanLengthA:F0}, B {h.MeanLengthB:F0} characters");
+            console.MarkupLine($"wrote [bold]{Markup.Escape(job.Output)}[/]");
+            return 0;
+        });
+        return command;
+    }
+}

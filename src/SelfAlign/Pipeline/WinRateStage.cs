@@ -1,0 +1,174 @@
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using SelfAlign.Data;
+using SelfAlign.Evaluation;
+using SelfAlign.Inference;
+using SelfAlign.IO;
+using SelfAlign.Judging;
+using SelfAlign.Modeling;
+using SelfAlign.Text;
+using ScalarType = TorchSharp.torch.ScalarType;
+
+namespace SelfAlign.Pipeline;
+
+/// <summary>A head-to-head evaluation: policy A against policy B (or reference responses), judged pairwise in both orders.</summary>
+/// <param name="Model">Policy A's model folder.</param>
+/// <param name="Prompts">The prompts (a prompt file).</param>
+/// <param name="Output">The output folder.</param>
+/// <param name="Against">Policy B's model folder, or null with <paramref name="ReferenceField"/>.</param>
+/// <param name="ReferenceField">A field of each prompt row holding B's response (e.g. AlpacaEval's reference output), or null.</param>
+/// <param name="Judge">The judge's model folder; null: A judges.</param>
+/// <param name="Sampling">How both policies answer (greedy by default).</param>
+/// <param name="Seed">Sampling seed.</param>
+/// <param name="Limit">The first this many prompts (0: all).</param>
+/// <param name="DType">Compute dtype; null: <see cref="ComputeDType.Fastest"/>.</param>
+/// <param name="TemplateArgs">Chat-template variables of the policies and the judge.</param>
+/// <param name="Format">The judge's layout.</param>
+/// <param name="Overwrite">Start over in an output folder this command did not write.</param>
+public sealed record WinRateJob(string Model, string Prompts, string Output, string? Against = null, string? ReferenceField = null, string? Judge = null,
+    SamplingOptions? Sampling = null, ulong Seed = 0, int Limit = 0, ScalarType? DType = null, IReadOnlyDictionary<string, JsonElement>? TemplateArgs = null,
+    JudgeFormat Format = JudgeFormat.Chat, bool Overwrite = false)
+{
+    /// <summary>The sampling in effect.</summary>
+    public SamplingOptions EffectiveSampling => Sampling ?? new SamplingOptions { Temperature = 0, MaxNewTokens = 512 };
+
+    /// <summary>Throws <see cref="InvalidSettingException"/> naming the first bad setting.</summary>
+    public void Validate()
+    {
+        EffectiveSampling.Validate();
+        if ((Against is null) == (ReferenceField is null)) throw new InvalidSettingException("against", "or a reference field, exactly one of them, names policy B");
+        if (Limit < 0) throw new InvalidSettingException("limit", $"must be >= 0 (0: all), got {Limit}");
+    }
+}
+
+/// <summary>
+/// Runs a <see cref="WinRateJob"/>: both policies answer every prompt (one response each), the
+/// judge compares each pair with the PSO pairwise prompt in both orders, and a comparison counts
+/// as a win or loss only when both orders agree (a disagreement is a tie). Every step appends as it
+/// goes, so a stopped run resumes; the folder holds <c>responses-a.jsonl</c>, <c>responses-b.jsonl</c>
+/// (unless B is the reference field), <c>judgments.jsonl</c>, <c>results.json</c> and <c>report.md</c>.
+/// </summary>
+public static class WinRateStage
+{
+    /// <summary>Runs <paramref name="job"/> and returns the counts.</summary>
+    public static HeadToHead Run(WinRateJob job, IStageProgress? progress = null)
+    {
+        progress ??= SilentProgress.Instance;
+        job.Validate();
+        var rows = PromptFile.Read(job.Prompts);
+        if (job.Limit > 0) rows = rows.Take(job.Limit).ToList();
+        var references = job.ReferenceField is { } field ? References(job.Prompts, rows, field) : null;
+        foreach (string model in new[] { job.Model, job.Against, job.Judge }.OfType<string>()) ModelFolder.Check(model);
+        OutputGuard.ClaimFolder(job.Output, "eval winrate", [new("prompts", job.Prompts), new("model", job.Model), new("model B", job.Against), new("judge", job.Judge)],
+            job.Overwrite);
+        Directory.CreateDirectory(job.Output);
+        RunManifest.WriteOrCheck(Path.Combine(job.Output, OutputGuard.FolderManifest), "eval winrate", new JsonObject
+        {
+            ["model"] = job.Model, ["against"] = job.Against, ["reference_field"] = job.ReferenceField, ["judge"] = job.Judge ?? job.Model,
+            ["prompts"] = job.Prompts, ["prompts_sha256"] = RunManifest.FileSha256(job.Prompts), ["limit"] = job.Limit,
+            ["sampling"] = JsonSerializer.SerializeToNode(job.EffectiveSampling), ["seed"] = job.Seed, ["format"] = job.Format.ToString(),
+            ["dtype"] = (job.DType ?? ComputeDType.Fastest).ToString(),
+        }.WithTemplateArgs(job.TemplateArgs));
+
+        string prompts = Path.Combine(job.Output, "prompts.jsonl");
+        var lines = File.ReadAllLines(job.Prompts);
+        AtomicFile.WriteAllText(prompts, string.Concat(rows.Select(r => lines[r.Line - 1] + "\n")));
+        var a = Respond(job, job.Model, prompts, "responses-a.jsonl", progress);
+        var b = references ?? Respond(job, job.Against!, prompts, "responses-b.jsonl", progress);
+
+        var outcomes = Judge(job, rows, a, b, progress);
+        var result = HeadToHead.Of(outcomes);
+        AtomicFile.WriteAllText(Path.Combine(job.Output, "results.json"), ToJson(job, result).ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
+        AtomicFile.WriteAllText(Path.Combine(job.Output, "report.md"), Report(job, result));
+        return result;
+    }
+
+    /// <summary>Each prompt's reference response, from the named field of its row.</summary>
+    static Dictionary<string, Candidate> References(string file, List<PromptRow> rows, string field)
+    {
+        var byLine = Jsonl.Read(file).ToDictionary(r => r.Line);
+        return rows.ToDictionary(r => r.Id, r =>
+        {
+            var row = byLine[r.Line];
+            return new Candidate(r.Id, 0, row.Field(r.Text is null ? (row.Has("messages") ? "messages" : "prompt") : "prompt").Clone(), row.String(field), r.Line);
+        });
+    }
+
+    /// <summary>One response per prompt from <paramref name="model"/>, by prompt id.</summary>
+    static Dictionary<string, Candidate> Respond(WinRateJob job, string model, string prompts, string file, IStageProgress progress)
+    {
+        string output = Path.Combine(job.Output, file);
+        GenerateStage.Run(new GenerateJob(model, prompts, output, 1, job.EffectiveSampling, job.Seed, TemplateArgs: job.TemplateArgs, DType: job.DType), progress);
+        return Candidates.Read(output).ToDictionary(g => g.PromptId, g => g.Samples[0]);
+    }
+
+    /// <summary>Judges every prompt's pair not judged yet, appending as it goes; returns every prompt's verdict and lengths.</summary>
+    static List<(Verdict, int, int)> Judge(WinRateJob job, List<PromptRow> rows, Dictionary<string, Candidate> a, Dictionary<string, Candidate> b, IStageProgress progress)
+    {
+        using var appender = JsonlAppender.Open(Path.Combine(job.Output, "judgments.jsonl"));
+        var done = appender.Existing.ToDictionary(r => r.String("prompt_id"), r => (Verdict)r.Int("verdict"));
+        var todo = rows.Where(r => !done.ContainsKey(r.Id)).ToList();
+        if (todo.Count > 0)
+        {
+            string folder = job.Judge ?? job.Model;
+            using var weights = ModelFolder.Load(folder, new LoadOptions(job.DType));
+            var judge = new PairwiseJudge(new LocalLanguageModel(weights, Tokenizer.Load(folder), new LocalModelOptions { TemplateVariables = job.TemplateArgs }), job.Format);
+            var task = progress.Begin("judging head to head", rows.Count);
+            task.Increment(done.Count);
+            foreach (var chunk in todo.Chunk(16))
+            {
+                var scores = judge.Compare([.. chunk.Select(r => new PairwiseItem(a[r.Id].Instruction, a[r.Id].Text, b[r.Id].Text))]);
+                foreach (var (row, score) in chunk.Zip(scores))
+                {
+                    var verdict = HeadToHead.Of(score);
+                    appender.Append(new JsonObject
+                    {
+                        ["prompt_id"] = row.Id, ["verdict"] = (int)verdict, ["a_first_preference"] = Math.Round(score.FirstAsA, 6),
+                        ["a_second_preference"] = Math.Round(score.FirstAsB, 6), ["length_a"] = a[row.Id].Text.Length, ["length_b"] = b[row.Id].Text.Length,
+                    });
+                    done[row.Id] = verdict;
+                }
+                task.Increment(chunk.Length);
+            }
+        }
+        return [.. rows.Select(r => (done[r.Id], a[r.Id].Text.Length, b[r.Id].Text.Length))];
+    }
+
+    /// <summary>The counts, shares with their intervals, and lengths as JSON.</summary>
+    public static JsonObject ToJson(WinRateJob job, HeadToHead h)
+    {
+        JsonObject Share(int count)
+        {
+            var (rate, low, high) = h.Share(count);
+            return new JsonObject { ["count"] = count, ["rate"] = rate, ["ci95"] = new JsonArray(low, high) };
+        }
+        var (winLow, winHigh) = h.WinRateInterval;
+        return new JsonObject
+        {
+            ["model"] = job.Model, ["against"] = job.Against ?? $"reference field '{job.ReferenceField}'", ["judge"] = job.Judge ?? job.Model,
+            ["comparisons"] = h.Count, ["win"] = Share(h.Wins), ["tie"] = Share(h.Ties), ["loss"] = Share(h.Losses),
+            ["win_rate"] = h.WinRate, ["win_rate_ci95"] = new JsonArray(winLow, winHigh),
+            ["mean_length_a"] = h.MeanLengthA, ["mean_length_b"] = h.MeanLengthB,
+        };
+    }
+
+    static string Report(WinRateJob job, HeadToHead h)
+    {
+        string Pct(double x) => (100 * x).ToString("F1");
+        string Row(string name, int count)
+        {
+            var (rate, low, high) = h.Share(count);
+            return $"| {name} | {count} | {Pct(rate)} [{Pct(low)}, {Pct(high)}] |\n";
+        }
+        var (winLow, winHigh) = h.WinRateInterval;
+        return new StringBuilder()
+            .Append($"# Head to head: `{Path.GetFileName(job.Model)}` against {(job.Against is { } b ? $"`{Path.GetFileName(b)}`" : $"the reference field `{job.ReferenceField}`")}\n\n")
+            .Append($"Judge `{Path.GetFileName(job.Judge ?? job.Model)}` (pairwise, both orders; a disagreement is a tie), {h.Count} prompts.\n\n")
+            .Append("| outcome for A | prompts | % [95% CI] |\n|---|---:|---|\n")
+            .Append(Row("win", h.Wins)).Append(Row("tie", h.Ties)).Append(Row("loss", h.Losses))
+            .Append($"\nWin rate (ties half): **{Pct(h.WinRate)}%** [{Pct(winLow)}, {Pct(winHigh)}]. ")
+            .Append($"Mean length: A {h.MeanLengthA:F0} characters, B {h.MeanLengthB:F0}.\n")
+            .ToString();
+    }
+}

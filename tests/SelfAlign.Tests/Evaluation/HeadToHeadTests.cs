@@ -1,0 +1,33 @@
+using SelfAlign.Evaluation;
+using SelfAlign.Judging;
+using Xunit;
+
+namespace SelfAlign.Tests.Evaluation;
+
+/// <summary>Head-to-head verdicts and counts, against values worked out by hand.</summary>
+public sealed class HeadToHeadTests
+{
+    [Theory]
+    [InlineData(0.9, 0.6, Verdict.Win)]
+    [InlineData(0.2, 0.4, Verdict.Loss)]
+    [InlineData(0.9, 0.3, Verdict.Tie)] // the orders disagree: position bias, not preference
+    [InlineData(0.5, 0.9, Verdict.Tie)] // exactly one half prefers neither
+    public void A_win_or_loss_needs_both_orders(double asA, double asB, Verdict expected) =>
+        Assert.Equal(expected, HeadToHead.Of(new PairwiseScore(asA, asB, 1, 1)));
+
+    [Fact]
+    public void Counts_shares_win_rate_and_lengths()
+    {
+        var h = HeadToHead.Of([(Verdict.Win, 10, 20), (Verdict.Win, 30, 20), (Verdict.Tie, 20, 20), (Verdict.Loss, 40, 60)]);
+        Assert.Equal((2, 1, 1, 4), (h.Wins, h.Ties, h.Losses, h.Count));
+        Assert.Equal(0.625, h.WinRate, 12);
+        Assert.Equal((25.0, 30.0), (h.MeanLengthA, h.MeanLengthB));
+        // Scores 1, 1, 0.5, 0 about their mean 0.625: squared deviations sum to 0.6875, sample variance 0.6875 / 3.
+        double half = Proportion.Z95 * Math.Sqrt(0.6875 / 3 / 4);
+        Assert.Equal(0.625 - half, h.WinRateInterval.Low, 12);
+        Assert.Equal(Math.Min(1, 0.625 + half), h.WinRateInterval.High, 12);
+        var (rate, low, high) = h.Share(h.Wins);
+        Assert.Equal(0.5, rate);
+        Assert.Equal(Proportion.Wilson(0.5, 4), (low, high));
+    }
+}
