@@ -9,7 +9,60 @@ namespace SelfAlign.Cli.Commands;
 /// <summary><c>selfalign eval</c>: policy evaluations.</summary>
 internal static class EvalCommand
 {
-    public static Command Create() => new("eval", "Evaluate a policy: how its answers fare against another policy's or reference answers.") { WinRate() };
+    public static Command Create() => new("eval", "Evaluate a policy: head to head against another policy or reference answers, or graded on MT-Bench.")
+    {
+        WinRate(),
+        MtBench(),
+    };
+
+    static Command MtBench()
+    {
+        var model = CliOptions.Model("The policy's model folder.");
+        var data = new Option<DirectoryInfo>("--data")
+        {
+            Description = "MT-Bench folder: question.jsonl, judge_prompts.jsonl and reference_answer_gpt-4.jsonl (FastChat's files; shipped in data/mt-bench).",
+            Required = true,
+        };
+        var judge = new Option<DirectoryInfo?>("--judge") { Description = "The judge's model folder (default: the policy judges itself)." };
+        var output = new Option<DirectoryInfo>("--out") { Description = "Run folder: answers/, judgments.jsonl, scores.jsonl, results.json, report.md.", Required = true };
+        var turns = new Option<int>("--turns") { Description = "Turns answered and graded: 1 or 2.", DefaultValueFactory = _ => 2 };
+        var limit = new Option<int>("--limit") { Description = "The first N questions (0: all 80).", DefaultValueFactory = _ => 0 };
+        var maxNew = new Option<int>("--max-new-tokens") { Description = "Most tokens per answer (FastChat: 1024).", DefaultValueFactory = _ => 1024 };
+        var judgeMaxNew = new Option<int>("--judge-max-new-tokens") { Description = "Most tokens per judgment (FastChat: 2048).", DefaultValueFactory = _ => 2048 };
+        var seed = new Option<ulong>("--seed") { Description = "Sampling seed.", DefaultValueFactory = _ => 0 };
+        var templateArgs = CliOptions.TemplateArgs();
+        var dtype = CliOptions.DType("Compute dtype: auto, bf16, f32 or f16.");
+        var overwrite = CliOptions.Overwrite();
+        var command = new Command("mtbench", "MT-Bench single-answer grading as FastChat does it: the policy answers each question's turns at its " +
+            "category's temperature, the judge rates each answer 1 to 10 with FastChat's prompts (math, reasoning and coding against reference answers). " +
+            "Resumable: run it again to continue.")
+        {
+            model, data, judge, output, turns, limit, maxNew, judgeMaxNew, seed, templateArgs, dtype, overwrite,
+        };
+        command.SetAction(parse =>
+        {
+            CliOptions.Apply(parse);
+            var job = new MtBenchJob(parse.GetRequiredValue(model).FullName, parse.GetRequiredValue(data).FullName, parse.GetRequiredValue(output).FullName,
+                parse.GetValue(judge)?.FullName, parse.GetValue(turns), parse.GetValue(limit), parse.GetValue(maxNew), parse.GetValue(judgeMaxNew),
+                parse.GetValue(seed), CliOptions.ParseDType(parse.GetValue(dtype)!), CliOptions.ParseTemplateArgs(parse.GetValue(templateArgs)), parse.GetValue(overwrite));
+            var scores = CliProgress.Run(progress => MtBenchStage.Run(job, progress));
+            var table = new Table().Border(TableBorder.Rounded).AddColumn("part").AddColumn("mean rating").AddColumn("rated").AddColumn("no rating");
+            void Row(string name, IEnumerable<MtBenchScore> part)
+            {
+                var list = part.ToList();
+                var rated = list.Where(s => s.Rating is not null).Select(s => s.Rating!.Value).ToList();
+                table.AddRow(name, rated.Count == 0 ? "n/a" : rated.Average().ToString("F2"), rated.Count.ToString(), (list.Count - rated.Count).ToString());
+            }
+            Row("overall", scores);
+            foreach (var t in scores.GroupBy(s => s.Turn)) Row($"turn {t.Key}", t);
+            foreach (var c in scores.GroupBy(s => s.Category).OrderBy(g => g.Key, StringComparer.Ordinal)) Row(c.Key, c);
+            var console = CliConsole.Out();
+            console.Write(table);
+            console.MarkupLine($"wrote [bold]{Markup.Escape(job.Output)}[/]");
+            return 0;
+        });
+        return command;
+    }
 
     static Command WinRate()
     {
