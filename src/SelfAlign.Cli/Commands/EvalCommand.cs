@@ -9,11 +9,46 @@ namespace SelfAlign.Cli.Commands;
 /// <summary><c>selfalign eval</c>: policy evaluations.</summary>
 internal static class EvalCommand
 {
-    public static Command Create() => new("eval", "Evaluate a policy: head to head against another policy or reference answers, or graded on MT-Bench.")
+    public static Command Create() => new("eval", "Evaluate a policy: head to head against another policy or reference answers, graded on MT-Bench, or on multiple-choice questions.")
     {
         WinRate(),
         MtBench(),
+        Choice(),
     };
+
+    static Command Choice()
+    {
+        var model = CliOptions.Model("The model folder.");
+        var data = new Option<FileInfo>("--data")
+        {
+            Description = "Questions JSONL: {\"id\", \"context\", \"choices\": [...], \"answer\": index, \"category\"?}.",
+            Required = true,
+        };
+        var output = new Option<DirectoryInfo>("--out") { Description = "Run folder: items.jsonl, results.json, report.md.", Required = true };
+        var delimiter = new Option<string>("--delimiter") { Description = "What joins the context and each choice.", DefaultValueFactory = _ => " " };
+        var limit = new Option<int>("--limit") { Description = "The first N questions (0: all).", DefaultValueFactory = _ => 0 };
+        var dtype = CliOptions.DType("Compute dtype: auto, bf16, f32 or f16.");
+        var overwrite = CliOptions.Overwrite();
+        var command = new Command("choice", "Log-likelihood multiple choice as lm-evaluation-harness scores it: acc (the most likely choice) and " +
+            "acc_norm (the most likely per character), overall and per category. Resumable: run it again to continue.")
+        {
+            model, data, output, delimiter, limit, dtype, overwrite,
+        };
+        command.SetAction(parse =>
+        {
+            CliOptions.Apply(parse);
+            var job = new ChoiceJob(parse.GetRequiredValue(model).FullName, parse.GetRequiredValue(data).FullName, parse.GetRequiredValue(output).FullName,
+                parse.GetValue(delimiter)!, parse.GetValue(limit), CliOptions.ParseDType(parse.GetValue(dtype)!), parse.GetValue(overwrite));
+            var accuracy = CliProgress.Run(progress => ChoiceStage.Run(job, progress));
+            var table = new Table().Border(TableBorder.Rounded).AddColumn("part").AddColumn("questions").AddColumn("acc %").AddColumn("acc_norm %");
+            foreach (var a in accuracy) table.AddRow(Markup.Escape(a.Name), a.Count.ToString(), $"{100 * a.Acc:F1}", $"{100 * a.AccNorm:F1}");
+            var console = CliConsole.Out();
+            console.Write(table);
+            console.MarkupLine($"wrote [bold]{Markup.Escape(job.Output)}[/]");
+            return 0;
+        });
+        return command;
+    }
 
     static Command MtBench()
     {

@@ -42,8 +42,11 @@ internal sealed class ScriptedModel(Tokenizer tokenizer) : ILanguageModel
             }
     }
 
+    /// <summary>The log-likelihood of a completion (decoded) after a prompt (decoded).</summary>
+    public Func<string, string, double>? LogProb { get; init; }
+
     public IReadOnlyList<double> CompletionLogProbs(IReadOnlyList<(IReadOnlyList<int> Prompt, IReadOnlyList<int> Completion)> items, Action<int>? onProgress = null) =>
-        throw new NotSupportedException();
+        LogProb is { } lp ? [.. items.Select(it => lp(tokenizer.Decode(it.Prompt), tokenizer.Decode(it.Completion)))] : throw new NotSupportedException();
 
     /// <summary>The id of a single-token string.</summary>
     public int Id(string token) => tokenizer.SingleTokenId(token) ?? throw new ArgumentException(token);
