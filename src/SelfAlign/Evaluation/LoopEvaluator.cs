@@ -10,9 +10,10 @@ namespace SelfAlign.Evaluation;
 
 /// <summary>
 /// The loop's own evaluation, from its config's eval section: the model as a judge on
-/// preference-benchmark pairs (IPO's yes/no prompt), and the model as a policy on verified tasks
-/// (greedy and sampled success with 95% intervals, and mean length). Each writes its evidence
-/// (items.jsonl, policy_responses.jsonl) into the eval folder.
+/// preference-benchmark pairs (IPO's yes/no prompt); the model as a policy on verified tasks
+/// (greedy and sampled success with 95% intervals, and mean length), on multiple-choice questions,
+/// on MT-Bench and head to head against a fixed model. Each writes its evidence into the eval
+/// folder (items.jsonl, policy_responses.jsonl, and the choice/, mtbench/ and winrate/ run folders).
 /// </summary>
 public sealed class LoopEvaluator(IterateConfig config, IterateConfig.EvalSection eval) : IIterationEvaluator
 {
@@ -43,6 +44,42 @@ public sealed class LoopEvaluator(IterateConfig config, IterateConfig.EvalSectio
 
     /// <inheritdoc />
     public IReadOnlyList<EvalMetric> Evaluate(string modelFolder, string folder, IStageProgress progress)
+    {
+        var metrics = new List<EvalMetric>();
+        if (_items.Count > 0 || eval.Policy is not null) metrics.AddRange(InEngine(modelFolder, folder, progress));
+        // The stage-based measures load their own models, after this one is released.
+        foreach (string file in eval.Choice ?? [])
+        {
+            string name = Path.GetFileNameWithoutExtension(file);
+            var overall = ChoiceStage.Run(new ChoiceJob(modelFolder, file, Path.Combine(folder, "choice", name), DType: config.ComputeType), progress)[0];
+            var (normLow, normHigh) = Proportion.Wilson(overall.AccNorm, overall.Count);
+            var (accLow, accHigh) = Proportion.Wilson(overall.Acc, overall.Count);
+            metrics.Add(new EvalMetric($"multiple choice acc_norm, {name}", overall.AccNorm, "%", normLow, normHigh, overall.Count));
+            metrics.Add(new EvalMetric($"multiple choice acc, {name}", overall.Acc, "%", accLow, accHigh, overall.Count));
+        }
+        if (eval.Mtbench is { } mt)
+        {
+            var scores = MtBenchStage.Run(new MtBenchJob(modelFolder, mt.Data, Path.Combine(folder, "mtbench"), mt.Judge, mt.Turns, mt.Limit, mt.MaxNewTokens,
+                mt.JudgeMaxNewTokens, config.Seed, config.ComputeType, config.TemplateArgs), progress);
+            var rated = scores.Where(x => x.Rating is not null).Select(x => x.Rating!.Value).ToList();
+            if (rated.Count > 0) metrics.Add(new EvalMetric("MT-Bench mean rating (1 to 10)", rated.Average(), "", Samples: rated.Count));
+            metrics.Add(new EvalMetric("MT-Bench answers without a rating", scores.Count - rated.Count, "", Samples: scores.Count));
+        }
+        if (eval.Winrate is { } wr)
+        {
+            var h = WinRateStage.Run(new WinRateJob(modelFolder, wr.Prompts, Path.Combine(folder, "winrate"), wr.Against, Judge: wr.Judge ?? wr.Against,
+                Sampling: new Text.SamplingOptions { Temperature = 0, MaxNewTokens = wr.MaxNewTokens }, Seed: config.Seed, Limit: wr.Limit,
+                DType: config.ComputeType, TemplateArgs: config.TemplateArgs), progress);
+            var (low, high) = h.WinRateInterval;
+            string against = Path.GetFileName(wr.Against);
+            metrics.Add(new EvalMetric($"win rate against {against} (ties half)", h.WinRate, "%", low, high, h.Count));
+            metrics.Add(new EvalMetric($"mean answer length, head to head with {against}", h.MeanLengthA, "chars", Samples: h.Count));
+        }
+        return metrics;
+    }
+
+    /// <summary>The measures taken with the model loaded here: the preference bench and the policy test set.</summary>
+    List<EvalMetric> InEngine(string modelFolder, string folder, IStageProgress progress)
     {
         var tokenizer = Tokenizer.Load(modelFolder);
         using var model = ModelFolder.Load(modelFolder, new LoadOptions(config.ComputeType));

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using SelfAlign.Data;
+using SelfAlign.Evaluation;
 using SelfAlign.Judging;
 using SelfAlign.Modeling;
 using SelfAlign.Modeling.Lora;
@@ -152,10 +153,20 @@ public sealed record IterateConfig
 
     /// <summary>
     /// What to measure on the seed model and after every iteration: preference-benchmark files the
-    /// model judges (yes/no judge, at most <c>limit_per_subset</c> records per subset), and a policy
-    /// test set of verified tasks it answers.
+    /// model judges (yes/no judge, at most <c>limit_per_subset</c> records per subset), a policy
+    /// test set of verified tasks it answers, multiple-choice question files, MT-Bench, and a head
+    /// to head against a fixed model. The newer keys are left out of the manifest when absent.
     /// </summary>
-    public sealed record EvalSection(string[]? Prefbench = null, int LimitPerSubset = 20, PolicySection? Policy = null);
+    public sealed record EvalSection(string[]? Prefbench = null, int LimitPerSubset = 20, PolicySection? Policy = null,
+        [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string[]? Choice = null,
+        [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] MtBenchSection? Mtbench = null,
+        [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] WinRateSection? Winrate = null);
+
+    /// <summary>MT-Bench single-answer grading by a fixed judge model (see <see cref="MtBenchJob"/>).</summary>
+    public sealed record MtBenchSection(string Data = "", string Judge = "", int Turns = 2, int Limit = 0, int MaxNewTokens = 1024, int JudgeMaxNewTokens = 2048);
+
+    /// <summary>Each model head to head against a fixed model, judged by a fixed judge (the opponent when left out; see <see cref="WinRateJob"/>).</summary>
+    public sealed record WinRateSection(string Prompts = "", string Against = "", string? Judge = null, int Limit = 0, int MaxNewTokens = 512);
 
     /// <summary>A policy test set: each task answered greedily and <c>samples</c> times with the loop's sampling, its check deciding.</summary>
     public sealed record PolicySection(string Tasks = "", int Samples = 4);
@@ -230,6 +241,9 @@ public sealed record IterateConfig
             {
                 Prefbench = ev.Prefbench?.Select(Resolve).ToArray(),
                 Policy = ev.Policy is { } policy ? policy with { Tasks = Resolve(policy.Tasks) } : null,
+                Choice = ev.Choice?.Select(Resolve).ToArray(),
+                Mtbench = ev.Mtbench is { } mt ? mt with { Data = Resolve(mt.Data), Judge = Resolve(mt.Judge) } : null,
+                Winrate = ev.Winrate is { } wr ? wr with { Prompts = Resolve(wr.Prompts), Against = Resolve(wr.Against), Judge = wr.Judge is { } j ? Resolve(j) : null } : null,
             } : null,
         };
     }
@@ -308,7 +322,18 @@ public sealed record IterateConfig
         }
         if (Eval is not null)
         {
-            Require(Eval.Prefbench is { Length: > 0 } || Eval.Policy is not null, "eval", "needs a prefbench list or a policy test set");
+            Require(Eval.Prefbench is { Length: > 0 } || Eval.Policy is not null || Eval.Choice is not null || Eval.Mtbench is not null || Eval.Winrate is not null,
+                "eval", "needs a prefbench list, a policy test set, choice files, mtbench or winrate");
+            Require(Eval.Choice is null || Eval.Choice.Length > 0 && Eval.Choice.All(c => c.Length > 0), "eval.choice", "needs at least one questions file");
+            Require(Eval.Mtbench is null || Eval.Mtbench.Data.Length > 0, "eval.mtbench.data", "needs the MT-Bench folder (data/mt-bench)");
+            Require(Eval.Mtbench is null || Eval.Mtbench.Judge.Length > 0, "eval.mtbench.judge",
+                "needs a judge model folder: a fixed judge, so the ratings of every iteration compare");
+            if (Eval.Mtbench is { } mt) Check("eval.mtbench", () => new MtBenchJob("", mt.Data, "", Turns: mt.Turns, Limit: mt.Limit, MaxNewTokens: mt.MaxNewTokens,
+                JudgeMaxNewTokens: mt.JudgeMaxNewTokens).Validate());
+            Require(Eval.Winrate is null || Eval.Winrate.Prompts.Length > 0, "eval.winrate.prompts", "needs a prompts file");
+            Require(Eval.Winrate is null || Eval.Winrate.Against.Length > 0, "eval.winrate.against", "needs the model folder every model is compared with");
+            Require(Eval.Winrate is null || Eval.Winrate.Limit >= 0, "eval.winrate.limit", $"must be >= 0 (0: all), got {Eval.Winrate?.Limit}");
+            Require(Eval.Winrate is null || Eval.Winrate.MaxNewTokens >= 1, "eval.winrate.max_new_tokens", $"must be at least 1, got {Eval.Winrate?.MaxNewTokens}");
             Require(Eval.Prefbench is null || Eval.Prefbench.Length > 0, "eval.prefbench", "needs at least one preference-benchmark file or folder");
             Require(Eval.LimitPerSubset >= 0, "eval.limit_per_subset", $"must be >= 0 (0: all), got {Eval.LimitPerSubset}");
             Require(Eval.Policy is null || Eval.Policy.Tasks.Length > 0, "eval.policy.tasks", "needs a task file with checks");
@@ -354,6 +379,19 @@ public sealed record IterateConfig
         if (Train.SftMix is { } mix) Input("train.sft_mix.data", () => TrainingData.ReadSft(mix.Data));
         if (Judge.Tasks is { } tasks) Input("judge.tasks", () => VerifiedTask.ReadFile(tasks));
         if (Eval?.Policy is { } policy) Input("eval.policy.tasks", () => VerifiedTask.ReadFile(policy.Tasks));
+        for (int i = 0; i < (Eval?.Choice?.Length ?? 0); i++) Input($"eval.choice[{i}]", () => MultipleChoice.Read(Eval!.Choice![i]));
+        if (Eval?.Mtbench is { } mtbench)
+        {
+            Input("eval.mtbench.data", () => MtBench.Read(Path.Combine(mtbench.Data, "question.jsonl"), Path.Combine(mtbench.Data, "reference_answer_gpt-4.jsonl")));
+            Input("eval.mtbench.data", () => MtBench.ReadPrompts(Path.Combine(mtbench.Data, "judge_prompts.jsonl")));
+            Input("eval.mtbench.judge", () => ModelFolder.Check(mtbench.Judge));
+        }
+        if (Eval?.Winrate is { } winrate)
+        {
+            Input("eval.winrate.prompts", () => PromptFile.Read(winrate.Prompts));
+            Input("eval.winrate.against", () => ModelFolder.Check(winrate.Against));
+            if (winrate.Judge is { } judge) Input("eval.winrate.judge", () => ModelFolder.Check(judge));
+        }
         try
         {
             JudgePromptSet.Get(Judge.Prompts);

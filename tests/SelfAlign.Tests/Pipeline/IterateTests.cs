@@ -255,4 +255,39 @@ public sealed class IterateTests : IDisposable
         File.WriteAllText(_config, config.ToJsonString());
         Assert.Contains("'sft.data[1]' cannot be read", Assert.Throws<SelfAlign.Data.DataFormatException>(() => IterateConfig.Load(_config).CheckInputs()).Message);
     }
+
+    [Fact]
+    public void Every_policy_evaluation_runs_on_M0_and_after_each_iteration()
+    {
+        string shipped = Path.Combine(AppContext.BaseDirectory, "data", "mt-bench"), mt = Path.Combine(_dir, "mt-bench");
+        Directory.CreateDirectory(mt);
+        foreach (string file in new[] { "question.jsonl", "judge_prompts.jsonl", "reference_answer_gpt-4.jsonl" }) File.Copy(Path.Combine(shipped, file), Path.Combine(mt, file));
+        File.WriteAllLines(Path.Combine(_dir, "choice.jsonl"), [
+            "{\"id\": \"q1\", \"context\": \"The sky is\", \"choices\": [\"blue\", \"green\"], \"answer\": 0}",
+            "{\"id\": \"q2\", \"context\": \"Two plus two is\", \"choices\": [\"four\", \"five\"], \"answer\": 0}"]);
+        var config = Config("evaluated", beta: 0.1);
+        config.Remove("sft");
+        config["iterations"] = 1;
+        config["eval"] = new JsonObject
+        {
+            ["choice"] = new JsonArray("choice.jsonl"),
+            ["mtbench"] = new JsonObject { ["data"] = "mt-bench", ["judge"] = "m0", ["turns"] = 1, ["limit"] = 1, ["max_new_tokens"] = 6, ["judge_max_new_tokens"] = 6 },
+            ["winrate"] = new JsonObject { ["prompts"] = Path.Combine(AppContext.BaseDirectory, "data", "seed", "prompts_sample.jsonl"), ["against"] = "m0", ["limit"] = 2, ["max_new_tokens"] = 6 },
+        };
+        File.WriteAllText(_config, config.ToJsonString());
+        string run = IterateStage.Run(IterateConfig.Load(_config), Path.Combine(_dir, "runs"), SelfAlign.Evaluation.LoopEvaluator.From(IterateConfig.Load(_config)));
+        foreach (string model in new[] { "m0", "iter-1" })
+        {
+            var names = JsonNode.Parse(File.ReadAllText(Path.Combine(run, model, "eval", IterateStage.EvalResults)))!.AsArray().Select(m => (string)m!["name"]!).ToList();
+            Assert.Contains("multiple choice acc_norm, choice", names);
+            Assert.Contains("MT-Bench answers without a rating", names);
+            Assert.Contains("win rate against m0 (ties half)", names);
+            Assert.True(File.Exists(Path.Combine(run, model, "eval", "mtbench", "scores.jsonl")));
+            Assert.Equal(2, File.ReadAllLines(Path.Combine(run, model, "eval", "winrate", "judgments.jsonl")).Length);
+        }
+        // M0 against itself answers the same, so every comparison is a tie.
+        var m0 = JsonNode.Parse(File.ReadAllText(Path.Combine(run, "m0", "eval", "winrate", "results.json")))!;
+        Assert.Equal(2, (int)m0["tie"]!["count"]!);
+        Assert.Contains("multiple choice acc_norm, choice", File.ReadAllText(Path.Combine(run, "report.md")));
+    }
 }
