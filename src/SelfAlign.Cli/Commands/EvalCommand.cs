@@ -147,7 +147,8 @@ internal static class EvalCommand
             var console = CliConsole.Out();
             console.Write(table);
             var (winLow, winHigh) = h.WinRateInterval;
-            console.MarkupLine($"win rate (ties half): [bold]{100 * h.WinRate:F1}%[/] [[{100 * winLow:F1}, {100 * winHigh:F1}]]; mean length A {h.MeanLengthA:F0}, B {h.MeanLengthB:F0} characters");
+            console.MarkupLine($"win rate (ties half): [bold]{100 * h.WinRate:F1}%[/] [[{100 * winLow:F1}, {100 * winHigh:F1}]]; mean preference for A " +
+                $"{100 * h.MeanPreference:F1}%, length-controlled {100 * h.LengthControlled:F1}%; mean length A {h.MeanLengthA:F0}, B {h.MeanLengthB:F0} characters");
             console.MarkupLine($"wrote [bold]{Markup.Escape(job.Output)}[/]");
             return 0;
         });

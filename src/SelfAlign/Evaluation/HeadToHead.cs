@@ -23,7 +23,9 @@ public enum Verdict
 /// <param name="Losses">Prompts where B won in both orders.</param>
 /// <param name="MeanLengthA">Mean characters of A's responses.</param>
 /// <param name="MeanLengthB">Mean characters of B's responses.</param>
-public sealed record HeadToHead(int Wins, int Ties, int Losses, double MeanLengthA, double MeanLengthB)
+/// <param name="MeanPreference">The judge's mean probability that A's answer is better (both orders averaged): AlpacaEval 2's weighted win rate.</param>
+/// <param name="LengthControlled">The length-controlled win rate (<see cref="LengthControlledWinRate"/>).</param>
+public sealed record HeadToHead(int Wins, int Ties, int Losses, double MeanLengthA, double MeanLengthB, double MeanPreference, double LengthControlled)
 {
     /// <summary>Comparisons in all.</summary>
     public int Count => Wins + Ties + Losses;
@@ -53,13 +55,15 @@ public sealed record HeadToHead(int Wins, int Ties, int Losses, double MeanLengt
     }
 
     /// <summary>The verdict of a judgment in both orders: a win or loss only when both orders agree.</summary>
-    public static Verdict Of(PairwiseScore score) =>
+    public static Verdict VerdictOf(PairwiseScore score) =>
         score.FirstAsA > 0.5 && score.FirstAsB > 0.5 ? Verdict.Win
         : score.FirstAsA < 0.5 && score.FirstAsB < 0.5 ? Verdict.Loss
         : Verdict.Tie;
 
-    /// <summary>Counts <paramref name="outcomes"/>: each comparison's verdict and the two responses' lengths.</summary>
-    public static HeadToHead Of(IReadOnlyCollection<(Verdict Verdict, int LengthA, int LengthB)> outcomes) => new(
+    /// <summary>Counts <paramref name="outcomes"/>: each comparison's verdict, the judge's preference for A and the two responses' lengths.</summary>
+    public static HeadToHead Of(IReadOnlyList<(Verdict Verdict, double Preference, int LengthA, int LengthB)> outcomes) => new(
         outcomes.Count(o => o.Verdict == Verdict.Win), outcomes.Count(o => o.Verdict == Verdict.Tie), outcomes.Count(o => o.Verdict == Verdict.Loss),
-        outcomes.Count == 0 ? double.NaN : outcomes.Average(o => o.LengthA), outcomes.Count == 0 ? double.NaN : outcomes.Average(o => o.LengthB));
+        outcomes.Count == 0 ? double.NaN : outcomes.Average(o => o.LengthA), outcomes.Count == 0 ? double.NaN : outcomes.Average(o => o.LengthB),
+        outcomes.Count == 0 ? double.NaN : outcomes.Average(o => o.Preference),
+        LengthControlledWinRate.Fit([.. outcomes.Select(o => (o.Preference, o.LengthA, o.LengthB))]).WinRate);
 }

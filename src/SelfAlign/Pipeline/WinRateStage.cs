@@ -104,10 +104,11 @@ public static class WinRateStage
     }
 
     /// <summary>Judges every prompt's pair not judged yet, appending as it goes; returns every prompt's verdict and lengths.</summary>
-    static List<(Verdict, int, int)> Judge(WinRateJob job, List<PromptRow> rows, Dictionary<string, Candidate> a, Dictionary<string, Candidate> b, IStageProgress progress)
+    static List<(Verdict, double, int, int)> Judge(WinRateJob job, List<PromptRow> rows, Dictionary<string, Candidate> a, Dictionary<string, Candidate> b, IStageProgress progress)
     {
         using var appender = JsonlAppender.Open(Path.Combine(job.Output, "judgments.jsonl"));
-        var done = appender.Existing.ToDictionary(r => r.String("prompt_id"), r => (Verdict)r.Int("verdict"));
+        var done = appender.Existing.ToDictionary(r => r.String("prompt_id"),
+            r => ((Verdict)r.Int("verdict"), (r.Number("a_first_preference") + r.Number("a_second_preference")) / 2));
         var todo = rows.Where(r => !done.ContainsKey(r.Id)).ToList();
         if (todo.Count > 0)
         {
@@ -121,18 +122,20 @@ public static class WinRateStage
                 var scores = judge.Compare([.. chunk.Select(r => new PairwiseItem(a[r.Id].Instruction, a[r.Id].Text, b[r.Id].Text))]);
                 foreach (var (row, score) in chunk.Zip(scores))
                 {
-                    var verdict = HeadToHead.Of(score);
+                    // Kept as written, so a resumed run computes from the very numbers a straight one does.
+                    double first = Math.Round(score.FirstAsA, 6), second = Math.Round(score.FirstAsB, 6);
+                    var verdict = HeadToHead.VerdictOf(score with { FirstAsA = first, FirstAsB = second });
                     appender.Append(new JsonObject
                     {
-                        ["prompt_id"] = row.Id, ["verdict"] = (int)verdict, ["a_first_preference"] = Math.Round(score.FirstAsA, 6),
-                        ["a_second_preference"] = Math.Round(score.FirstAsB, 6), ["length_a"] = a[row.Id].Text.Length, ["length_b"] = b[row.Id].Text.Length,
+                        ["prompt_id"] = row.Id, ["verdict"] = (int)verdict, ["a_first_preference"] = first, ["a_second_preference"] = second,
+                        ["length_a"] = a[row.Id].Text.Length, ["length_b"] = b[row.Id].Text.Length,
                     });
-                    done[row.Id] = verdict;
+                    done[row.Id] = (verdict, (first + second) / 2);
                 }
                 task.Increment(chunk.Length);
             }
         }
-        return [.. rows.Select(r => (done[r.Id], a[r.Id].Text.Length, b[r.Id].Text.Length))];
+        return [.. rows.Select(r => (done[r.Id].Item1, done[r.Id].Item2, a[r.Id].Text.Length, b[r.Id].Text.Length))];
     }
 
     /// <summary>The counts, shares with their intervals, and lengths as JSON.</summary>
@@ -149,6 +152,7 @@ public static class WinRateStage
             ["model"] = job.Model, ["against"] = job.Against ?? $"reference field '{job.ReferenceField}'", ["judge"] = job.Judge ?? job.Model,
             ["comparisons"] = h.Count, ["win"] = Share(h.Wins), ["tie"] = Share(h.Ties), ["loss"] = Share(h.Losses),
             ["win_rate"] = h.WinRate, ["win_rate_ci95"] = new JsonArray(winLow, winHigh),
+            ["mean_preference"] = h.MeanPreference, ["length_controlled_win_rate"] = double.IsNaN(h.LengthControlled) ? null : h.LengthControlled,
             ["mean_length_a"] = h.MeanLengthA, ["mean_length_b"] = h.MeanLengthB,
         };
     }
@@ -168,6 +172,7 @@ public static class WinRateStage
             .Append("| outcome for A | prompts | % [95% CI] |\n|---|---:|---|\n")
             .Append(Row("win", h.Wins)).Append(Row("tie", h.Ties)).Append(Row("loss", h.Losses))
             .Append($"\nWin rate (ties half): **{Pct(h.WinRate)}%** [{Pct(winLow)}, {Pct(winHigh)}]. ")
+            .Append($"Mean preference for A (AlpacaEval 2's weighted win rate): {Pct(h.MeanPreference)}%; length-controlled: {Pct(h.LengthControlled)}%. ")
             .Append($"Mean length: A {h.MeanLengthA:F0} characters, B {h.MeanLengthB:F0}.\n")
             .ToString();
     }
