@@ -117,7 +117,7 @@ internal static class EvalCommand
         var overwrite = CliOptions.Overwrite();
         var command = new Command("winrate", "Head to head: A and B answer every prompt, the judge compares each pair with the pairwise prompt in both " +
             "orders, and a win or loss counts only when both orders agree (else a tie). Prints win / tie / loss with 95% intervals, the win rate " +
-            "with ties half, and mean lengths. Resumable: run it again to continue.")
+            "with ties half, the judge's mean preference, AlpacaEval's length-controlled win rate, and mean lengths. Resumable: run it again to continue.")
         {
             model, against, referenceField, judge, prompts, output, limit, temperature, maxNew, seed, format, templateArgs, dtype, overwrite,
         };
