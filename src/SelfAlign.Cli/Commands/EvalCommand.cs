@@ -106,6 +106,7 @@ internal static class EvalCommand
         var referenceField = new Option<string?>("--reference-field") { Description = "Instead of --against: the field of each prompt row holding B's response (e.g. AlpacaEval's 'output')." };
         var judge = new Option<DirectoryInfo?>("--judge") { Description = "The judge's model folder (default: A judges)." };
         var prompts = new Option<FileInfo>("--prompts") { Description = "Prompts JSONL: {\"id\", \"prompt\"} or {\"id\", \"messages\"}.", Required = true };
+        var promptField = new Option<string?>("--prompt-field") { Description = "Read each row's prompt text from this field instead (e.g. AlpacaEval's 'instruction')." };
         var output = new Option<DirectoryInfo>("--out") { Description = "Run folder: responses, judgments.jsonl, results.json, report.md.", Required = true };
         var limit = new Option<int>("--limit") { Description = "The first N prompts (0: all).", DefaultValueFactory = _ => 0 };
         var temperature = new Option<double>("--temperature") { Description = "Sampling temperature of both policies; 0 is greedy.", DefaultValueFactory = _ => 0.0 };
@@ -119,7 +120,7 @@ internal static class EvalCommand
             "orders, and a win or loss counts only when both orders agree (else a tie). Prints win / tie / loss with 95% intervals, the win rate " +
             "with ties half, the judge's mean preference, AlpacaEval's length-controlled win rate, and mean lengths. Resumable: run it again to continue.")
         {
-            model, against, referenceField, judge, prompts, output, limit, temperature, maxNew, seed, format, templateArgs, dtype, overwrite,
+            model, against, referenceField, judge, prompts, promptField, output, limit, temperature, maxNew, seed, format, templateArgs, dtype, overwrite,
         };
         command.SetAction(parse =>
         {
@@ -136,7 +137,7 @@ internal static class EvalCommand
                 parse.GetValue(against)?.FullName, parse.GetValue(referenceField), parse.GetValue(judge)?.FullName,
                 new SamplingOptions { Temperature = parse.GetValue(temperature), MaxNewTokens = parse.GetValue(maxNew) }, parse.GetValue(seed),
                 parse.GetValue(limit), CliOptions.ParseDType(parse.GetValue(dtype)!), CliOptions.ParseTemplateArgs(parse.GetValue(templateArgs)), layout,
-                parse.GetValue(overwrite));
+                parse.GetValue(overwrite), parse.GetValue(promptField));
             var h = CliProgress.Run(progress => WinRateStage.Run(job, progress));
             var table = new Table().Border(TableBorder.Rounded).AddColumn("outcome for A").AddColumn("prompts").AddColumn("% [[95% CI]]");
             foreach (var (name, count) in new[] { ("win", h.Wins), ("tie", h.Ties), ("loss", h.Losses) })

@@ -26,9 +26,10 @@ namespace SelfAlign.Pipeline;
 /// <param name="TemplateArgs">Chat-template variables of the policies and the judge.</param>
 /// <param name="Format">The judge's layout.</param>
 /// <param name="Overwrite">Start over in an output folder this command did not write.</param>
+/// <param name="PromptField">A field of each row holding the prompt text, read instead of <c>prompt</c> or <c>messages</c> (e.g. AlpacaEval's <c>instruction</c>).</param>
 public sealed record WinRateJob(string Model, string Prompts, string Output, string? Against = null, string? ReferenceField = null, string? Judge = null,
     SamplingOptions? Sampling = null, ulong Seed = 0, int Limit = 0, ScalarType? DType = null, IReadOnlyDictionary<string, JsonElement>? TemplateArgs = null,
-    JudgeFormat Format = JudgeFormat.Chat, bool Overwrite = false)
+    JudgeFormat Format = JudgeFormat.Chat, bool Overwrite = false, string? PromptField = null)
 {
     /// <summary>The sampling in effect.</summary>
     public SamplingOptions EffectiveSampling => Sampling ?? new SamplingOptions { Temperature = 0, MaxNewTokens = 512 };
@@ -56,8 +57,9 @@ public static class WinRateStage
     {
         progress ??= SilentProgress.Instance;
         job.Validate();
-        var rows = PromptFile.Read(job.Prompts);
-        if (job.Limit > 0) rows = rows.Take(job.Limit).ToList();
+        var read = ReadPrompts(job);
+        if (job.Limit > 0) read = [.. read.Take(job.Limit)];
+        var rows = read.Select(r => r.Row).ToList();
         var references = job.ReferenceField is { } field ? References(job.Prompts, rows, field) : null;
         foreach (string model in new[] { job.Model, job.Against, job.Judge }.OfType<string>()) ModelFolder.Check(model);
         OutputGuard.ClaimFolder(job.Output, "eval winrate", [new("prompts", job.Prompts), new("model", job.Model), new("model B", job.Against), new("judge", job.Judge)],
@@ -66,14 +68,13 @@ public static class WinRateStage
         RunManifest.WriteOrCheck(Path.Combine(job.Output, OutputGuard.FolderManifest), "eval winrate", new JsonObject
         {
             ["model"] = job.Model, ["against"] = job.Against, ["reference_field"] = job.ReferenceField, ["judge"] = job.Judge ?? job.Model,
-            ["prompts"] = job.Prompts, ["prompts_sha256"] = RunManifest.FileSha256(job.Prompts), ["limit"] = job.Limit,
+            ["prompts"] = job.Prompts, ["prompts_sha256"] = RunManifest.FileSha256(job.Prompts), ["prompt_field"] = job.PromptField, ["limit"] = job.Limit,
             ["sampling"] = JsonSerializer.SerializeToNode(job.EffectiveSampling), ["seed"] = job.Seed, ["format"] = job.Format.ToString(),
             ["dtype"] = (job.DType ?? ComputeDType.Fastest).ToString(),
         }.WithTemplateArgs(job.TemplateArgs));
 
         string prompts = Path.Combine(job.Output, "prompts.jsonl");
-        var lines = File.ReadAllLines(job.Prompts);
-        AtomicFile.WriteAllText(prompts, string.Concat(rows.Select(r => lines[r.Line - 1] + "\n")));
+        AtomicFile.WriteAllText(prompts, string.Concat(read.Select(r => r.Line + "\n")));
         var a = Respond(job, job.Model, prompts, "responses-a.jsonl", progress);
         var b = references ?? Respond(job, job.Against!, prompts, "responses-b.jsonl", progress);
 
@@ -84,15 +85,33 @@ public static class WinRateStage
         return result;
     }
 
+    /// <summary>The prompts with the line each is written as into the run's prompt file (the row itself, or <c>id</c> and <c>prompt</c> from the prompt field).</summary>
+    static List<(PromptRow Row, string Line)> ReadPrompts(WinRateJob job)
+    {
+        if (job.PromptField is not { } field)
+        {
+            var lines = File.ReadAllLines(job.Prompts);
+            return [.. PromptFile.Read(job.Prompts).Select(r => (r, lines[r.Line - 1]))];
+        }
+        var seen = new Dictionary<string, int>();
+        var read = new List<(PromptRow, string)>();
+        foreach (var row in Jsonl.Read(job.Prompts))
+        {
+            string id = RowFields.Id(row.Element, job.Prompts, row.Line), text = row.String(field);
+            RowFields.Unique(seen, id, job.Prompts, row.Line);
+            if (text.Length == 0) throw row.Error($"'{field}' is empty");
+            read.Add((new PromptRow(id, text, null, row.Line), new JsonObject { ["id"] = id, ["prompt"] = text }.ToJsonString(JsonlAppender.RowOptions)));
+        }
+        if (read.Count == 0) throw new DataFormatException(job.Prompts, 1, "no prompts");
+        return read;
+    }
+
     /// <summary>Each prompt's reference response, from the named field of its row.</summary>
     static Dictionary<string, Candidate> References(string file, List<PromptRow> rows, string field)
     {
         var byLine = Jsonl.Read(file).ToDictionary(r => r.Line);
-        return rows.ToDictionary(r => r.Id, r =>
-        {
-            var row = byLine[r.Line];
-            return new Candidate(r.Id, 0, row.Field(r.Text is null ? (row.Has("messages") ? "messages" : "prompt") : "prompt").Clone(), row.String(field), r.Line);
-        });
+        return rows.ToDictionary(r => r.Id, r => new Candidate(r.Id, 0, r.Text is { } text ? JsonSerializer.SerializeToElement(text) : r.Messages!.Value,
+            byLine[r.Line].String(field), r.Line));
     }
 
     /// <summary>One response per prompt from <paramref name="model"/>, by prompt id.</summary>

@@ -59,6 +59,16 @@ public sealed class WinRateCommandTests : IDisposable
         Assert.Equal(4.0, (double)JsonNode.Parse(File.ReadAllText(Path.Combine(_dir, "ref", "results.json")))!["mean_length_b"]!);
         Assert.False(File.Exists(Path.Combine(_dir, "ref", "responses-b.jsonl")));
 
+        // AlpacaEval's shape: the prompt in 'instruction', the baseline's answer in its own field.
+        string alpaca = Path.Combine(_dir, "alpaca.jsonl");
+        File.WriteAllLines(alpaca, ["{\"id\": \"alpaca-eval-0\", \"instruction\": \"Name a color.\", \"reference_gpt4_1106_preview\": \"Blue, for one.\"}",
+            "{\"id\": \"alpaca-eval-1\", \"instruction\": \"Say hi.\", \"reference_gpt4_1106_preview\": \"Hello!\"}"]);
+        var shaped = CliRunner.Run("eval", "winrate", "--model", a, "--prompts", alpaca, "--prompt-field", "instruction", "--reference-field", "reference_gpt4_1106_preview",
+            "--max-new-tokens", "8", "--out", Path.Combine(_dir, "alpaca"));
+        Assert.True(shaped.Code == 0, shaped.Err);
+        Assert.Equal(["Name a color.", "Say hi."], File.ReadAllLines(Path.Combine(_dir, "alpaca", "prompts.jsonl")).Select(l => (string)JsonNode.Parse(l)!["prompt"]!));
+        Assert.Equal(10.0, (double)JsonNode.Parse(File.ReadAllText(Path.Combine(_dir, "alpaca", "results.json")))!["mean_length_b"]!);
+
         File.AppendAllLines(withReference, ["{\"id\": \"r3\", \"prompt\": \"Count to three.\"}"]);
         var missing = CliRunner.Run("eval", "winrate", "--model", a, "--reference-field", "output", "--prompts", withReference, "--out", Path.Combine(_dir, "ref2"));
         Assert.NotEqual(0, missing.Code);
