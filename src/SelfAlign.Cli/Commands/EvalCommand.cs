@@ -150,6 +150,8 @@ internal static class EvalCommand
             var (winLow, winHigh) = h.WinRateInterval;
             console.MarkupLine($"win rate (ties half): [bold]{100 * h.WinRate:F1}%[/] [[{100 * winLow:F1}, {100 * winHigh:F1}]]; mean preference for A " +
                 $"{100 * h.MeanPreference:F1}%, length-controlled {100 * h.LengthControlled:F1}%; mean length A {h.MeanLengthA:F0}, B {h.MeanLengthB:F0} characters");
+            if (h.LengthControlledSuspect)
+                console.MarkupLine($"[yellow]warning:[/] the length-controlled rate ({100 * h.LengthControlled:F1}%) is far from the raw one; the fit is likely extrapolating past the length differences it saw");
             console.MarkupLine($"wrote [bold]{Markup.Escape(job.Output)}[/]");
             return 0;
         });

@@ -30,6 +30,9 @@ public sealed record HeadToHead(int Wins, int Ties, int Losses, double MeanLengt
     /// <summary>Comparisons in all.</summary>
     public int Count => Wins + Ties + Losses;
 
+    /// <summary>Whether <see cref="LengthControlled"/> moved so far from <see cref="MeanPreference"/> that the fit is suspect (AlpacaEval's warning).</summary>
+    public bool LengthControlledSuspect => LengthControlledWinRate.IsExtremeChange(MeanPreference, LengthControlled);
+
     /// <summary>(wins + ties / 2) / count.</summary>
     public double WinRate => Count == 0 ? double.NaN : (Wins + 0.5 * Ties) / Count;
 

@@ -46,5 +46,16 @@ public static class LengthControlledWinRate
         return (theta, phi, Sigmoid(theta));
     }
 
+    /// <summary>
+    /// AlpacaEval's warning sign that the fit failed: the length-controlled rate moved from the raw
+    /// one (both in [0, 1]) by more than 10 points or a quarter of the way to 0 or 1 (whichever is
+    /// larger), as when every length difference has the same sign and the fit extrapolates to zero.
+    /// </summary>
+    public static bool IsExtremeChange(double raw, double controlled)
+    {
+        double before = 100 * raw, after = 100 * controlled;
+        return after < Math.Min(before - before / 4, before - 10) || after > Math.Max(before + (100 - before) / 4, before + 10);
+    }
+
     static double Sigmoid(double z) => z >= 0 ? 1 / (1 + Math.Exp(-z)) : Math.Exp(z) / (1 + Math.Exp(z));
 }

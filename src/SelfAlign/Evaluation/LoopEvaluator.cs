@@ -73,7 +73,7 @@ public sealed class LoopEvaluator(IterateConfig config, IterateConfig.EvalSectio
             var (low, high) = h.WinRateInterval;
             string against = Path.GetFileName(wr.Against);
             metrics.Add(new EvalMetric($"win rate against {against} (ties half)", h.WinRate, "%", low, high, h.Count));
-            if (!double.IsNaN(h.LengthControlled)) metrics.Add(new EvalMetric($"length-controlled win rate against {against}", h.LengthControlled, "%", Samples: h.Count));
+            if (!double.IsNaN(h.LengthControlled) && !h.LengthControlledSuspect) metrics.Add(new EvalMetric($"length-controlled win rate against {against}", h.LengthControlled, "%", Samples: h.Count));
             metrics.Add(new EvalMetric($"mean answer length, head to head with {against}", h.MeanLengthA, "chars", Samples: h.Count));
         }
         return metrics;

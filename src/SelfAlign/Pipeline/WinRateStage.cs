@@ -172,6 +172,7 @@ public static class WinRateStage
             ["comparisons"] = h.Count, ["win"] = Share(h.Wins), ["tie"] = Share(h.Ties), ["loss"] = Share(h.Losses),
             ["win_rate"] = h.WinRate, ["win_rate_ci95"] = new JsonArray(winLow, winHigh),
             ["mean_preference"] = h.MeanPreference, ["length_controlled_win_rate"] = double.IsNaN(h.LengthControlled) ? null : h.LengthControlled,
+            ["length_controlled_suspect"] = h.LengthControlledSuspect,
             ["mean_length_a"] = h.MeanLengthA, ["mean_length_b"] = h.MeanLengthB,
         };
     }
@@ -193,6 +194,7 @@ public static class WinRateStage
             .Append($"\nWin rate (ties half): **{Pct(h.WinRate)}%** [{Pct(winLow)}, {Pct(winHigh)}]. ")
             .Append($"Mean preference for A (AlpacaEval 2's weighted win rate): {Pct(h.MeanPreference)}%; length-controlled: {Pct(h.LengthControlled)}%. ")
             .Append($"Mean length: A {h.MeanLengthA:F0} characters, B {h.MeanLengthB:F0}.\n")
+            .Append(h.LengthControlledSuspect ? "\n**The length-controlled rate is far from the raw one: the fit is likely extrapolating (e.g. every answer of A shorter than B's); do not read it.**\n" : "")
             .ToString();
     }
 }

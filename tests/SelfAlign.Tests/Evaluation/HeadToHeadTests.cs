@@ -49,5 +49,10 @@ public sealed class HeadToHeadTests
         // Equal lengths leave only the intercept: the mean preference itself.
         Assert.Equal(0.6, LengthControlledWinRate.Fit([(0.9, 5, 5), (0.3, 5, 5)]).WinRate, 12);
         Assert.Equal(1.0, LengthControlledWinRate.Fit([(1.0, 5, 9), (1.0, 7, 5)]).WinRate);
+        // AlpacaEval's warning bounds: from 20%, below 10% or above 40%; from 50%, below 37.5% or above 62.5%.
+        Assert.True(LengthControlledWinRate.IsExtremeChange(0.20, 0.09));
+        Assert.False(LengthControlledWinRate.IsExtremeChange(0.20, 0.11));
+        Assert.True(LengthControlledWinRate.IsExtremeChange(0.50, 0.63));
+        Assert.False(LengthControlledWinRate.IsExtremeChange(0.50, 0.62));
     }
 }
