@@ -1,4 +1,5 @@
 using System.CommandLine;
+using SelfAlign.Evaluation;
 using SelfAlign.Judging;
 using SelfAlign.Pipeline;
 using SelfAlign.Text;
@@ -84,9 +85,8 @@ internal static class EvalCommand
             var table = new Table().Border(TableBorder.Rounded).AddColumn("part").AddColumn("mean rating").AddColumn("rated").AddColumn("no rating");
             void Row(string name, IEnumerable<MtBenchScore> part)
             {
-                var list = part.ToList();
-                var rated = list.Where(s => s.Rating is not null).Select(s => s.Rating!.Value).ToList();
-                table.AddRow(name, rated.Count == 0 ? "n/a" : rated.Average().ToString("F2"), rated.Count.ToString(), (list.Count - rated.Count).ToString());
+                var p = SelfAlign.Evaluation.MtBench.Summarize(part);
+                table.AddRow(name, p.Mean?.ToString("F2") ?? "n/a", p.Rated.ToString(), p.Failures.ToString());
             }
             Row("overall", scores);
             foreach (var t in scores.GroupBy(s => s.Turn)) Row($"turn {t.Key}", t);

@@ -52,8 +52,8 @@ public sealed class LoopEvaluator(IterateConfig config, IterateConfig.EvalSectio
         {
             string name = Path.GetFileNameWithoutExtension(file);
             var overall = ChoiceStage.Run(new ChoiceJob(modelFolder, file, Path.Combine(folder, "choice", name), DType: config.ComputeType), progress)[0];
-            var (normLow, normHigh) = Proportion.Wilson(overall.AccNorm, overall.Count);
-            var (accLow, accHigh) = Proportion.Wilson(overall.Acc, overall.Count);
+            var (normLow, normHigh) = overall.AccNormInterval;
+            var (accLow, accHigh) = overall.AccInterval;
             metrics.Add(new EvalMetric($"multiple choice acc_norm, {name}", overall.AccNorm, "%", normLow, normHigh, overall.Count));
             metrics.Add(new EvalMetric($"multiple choice acc, {name}", overall.Acc, "%", accLow, accHigh, overall.Count));
         }
@@ -61,9 +61,9 @@ public sealed class LoopEvaluator(IterateConfig config, IterateConfig.EvalSectio
         {
             var scores = MtBenchStage.Run(new MtBenchJob(modelFolder, mt.Data, Path.Combine(folder, "mtbench"), mt.Judge, mt.Turns, mt.Limit, mt.MaxNewTokens,
                 mt.JudgeMaxNewTokens, config.Seed, config.ComputeType, config.TemplateArgs), progress);
-            var rated = scores.Where(x => x.Rating is not null).Select(x => x.Rating!.Value).ToList();
-            if (rated.Count > 0) metrics.Add(new EvalMetric("MT-Bench mean rating (1 to 10)", rated.Average(), "", Samples: rated.Count));
-            metrics.Add(new EvalMetric("MT-Bench answers without a rating", scores.Count - rated.Count, "", Samples: scores.Count));
+            var part = MtBench.Summarize(scores);
+            if (part.Mean is double mean) metrics.Add(new EvalMetric("MT-Bench mean rating (1 to 10)", mean, "", Samples: part.Rated));
+            metrics.Add(new EvalMetric("MT-Bench answers without a rating", part.Failures, "", Samples: scores.Count));
         }
         if (eval.Winrate is { } wr)
         {

@@ -12,6 +12,21 @@ namespace SelfAlign.Evaluation;
 /// <param name="Reference">The reference answer of each turn, or null.</param>
 public sealed record MtBenchQuestion(int Id, string Category, IReadOnlyList<string> Turns, IReadOnlyList<string>? Reference);
 
+/// <summary>A graded answer.</summary>
+/// <param name="QuestionId">The question.</param>
+/// <param name="Category">Its category.</param>
+/// <param name="Turn">1 or 2.</param>
+/// <param name="Rating">The judge's rating, or null when its judgment gave none.</param>
+/// <param name="AnswerLength">The answer's characters.</param>
+public sealed record MtBenchScore(int QuestionId, string Category, int Turn, double? Rating, int AnswerLength);
+
+/// <summary>The mean rating of some graded answers.</summary>
+/// <param name="Mean">The mean of the ratings given, or null when none was.</param>
+/// <param name="Rated">Answers with a rating.</param>
+/// <param name="Failures">Answers whose judgment gave none.</param>
+/// <param name="MeanAnswerLength">Mean characters of the answers.</param>
+public sealed record MtBenchPart(double? Mean, int Rated, int Failures, double MeanAnswerLength);
+
 /// <summary>A single-answer judge prompt of FastChat's <c>judge_prompts.jsonl</c>.</summary>
 /// <param name="Name">single-v1, single-math-v1, single-v1-multi-turn or single-math-v1-multi-turn.</param>
 /// <param name="System">The system message.</param>
@@ -108,6 +123,15 @@ public static partial class MtBench
         var m = DoubleBracket().Match(judgment);
         if (!m.Success) m = SingleBracket().Match(judgment);
         return m.Success ? double.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture) : null;
+    }
+
+    /// <summary>The mean rating, counts and mean answer length of <paramref name="scores"/>.</summary>
+    public static MtBenchPart Summarize(IEnumerable<MtBenchScore> scores)
+    {
+        var list = scores.ToList();
+        var rated = list.Where(s => s.Rating is not null).Select(s => s.Rating!.Value).ToList();
+        return new MtBenchPart(rated.Count == 0 ? null : rated.Average(), rated.Count, list.Count - rated.Count,
+            list.Count == 0 ? double.NaN : list.Average(s => s.AnswerLength));
     }
 
     [GeneratedRegex(@"\{(\w+)\}")]

@@ -27,7 +27,13 @@ public sealed record ChoiceJob(string Model, string Data, string Output, string 
 /// <param name="Count">Questions.</param>
 /// <param name="Acc">Share answered right by the most likely choice.</param>
 /// <param name="AccNorm">Share answered right by the most likely choice per character.</param>
-public sealed record ChoiceAccuracy(string Name, int Count, double Acc, double AccNorm);
+public sealed record ChoiceAccuracy(string Name, int Count, double Acc, double AccNorm)
+{
+    /// <summary>The Wilson 95% interval of <see cref="Acc"/>.</summary>
+    public (double Low, double High) AccInterval => Proportion.Wilson(Acc, Count);
+    /// <summary>The Wilson 95% interval of <see cref="AccNorm"/>.</summary>
+    public (double Low, double High) AccNormInterval => Proportion.Wilson(AccNorm, Count);
+}
 
 /// <summary>
 /// Runs a <see cref="ChoiceJob"/>: scores the questions in batches, appending each question's
@@ -89,8 +95,8 @@ public static class ChoiceStage
     {
         JsonObject Entry(ChoiceAccuracy a)
         {
-            var (accLow, accHigh) = Proportion.Wilson(a.Acc, a.Count);
-            var (normLow, normHigh) = Proportion.Wilson(a.AccNorm, a.Count);
+            var (accLow, accHigh) = a.AccInterval;
+            var (normLow, normHigh) = a.AccNormInterval;
             return new JsonObject
             {
                 ["questions"] = a.Count, ["acc"] = a.Acc, ["acc_ci95"] = new JsonArray(accLow, accHigh),
@@ -106,14 +112,11 @@ public static class ChoiceStage
 
     static string Report(ChoiceJob job, IReadOnlyList<ChoiceAccuracy> accuracy)
     {
-        string Pct(double rate, int n)
-        {
-            var (low, high) = Proportion.Wilson(rate, n);
-            return string.Create(CultureInfo.InvariantCulture, $"{100 * rate:F1} [{100 * low:F1}, {100 * high:F1}]");
-        }
+        static string Pct(double rate, (double Low, double High) ci) =>
+            string.Create(CultureInfo.InvariantCulture, $"{100 * rate:F1} [{100 * ci.Low:F1}, {100 * ci.High:F1}]");
         var md = new StringBuilder($"# Multiple choice: `{Path.GetFileName(job.Model)}` on `{Path.GetFileName(job.Data)}`\n\n" +
             "| part | questions | acc % [95% CI] | acc_norm % [95% CI] |\n|---|---:|---|---|\n");
-        foreach (var a in accuracy) md.Append($"| {a.Name} | {a.Count} | {Pct(a.Acc, a.Count)} | {Pct(a.AccNorm, a.Count)} |\n");
+        foreach (var a in accuracy) md.Append($"| {a.Name} | {a.Count} | {Pct(a.Acc, a.AccInterval)} | {Pct(a.AccNorm, a.AccNormInterval)} |\n");
         return md.ToString();
     }
 }

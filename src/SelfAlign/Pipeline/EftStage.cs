@@ -74,9 +74,9 @@ public static class EftStage
         {
             var counts = rows.GroupBy(r => r.Score).OrderByDescending(g => g.Count()).ToList();
             int cap = counts.Count > 1 ? counts[1].Count() : counts[0].Count();
-            var keep = counts[0].OrderBy(r => StableHash.Of($"{seed}:{r.Row["id"]}")).Skip(cap).Select(r => r.Row).ToHashSet();
-            dropped = keep.Count;
-            rows = [.. rows.Where(r => !keep.Contains(r.Row))];
+            var drop = counts[0].OrderBy(r => StableHash.Of($"{seed}:{r.Row["id"]}")).Skip(cap).Select(r => r.Row).ToHashSet();
+            dropped = drop.Count;
+            rows = [.. rows.Where(r => !drop.Contains(r.Row))];
         }
         AtomicFile.WriteAllText(output, string.Concat(rows.Select(r => r.Row.ToJsonString(new JsonSerializerOptions { Encoder = JsonlAppender.RowOptions.Encoder }) + "\n")));
         return new EftReport(instructions, agreeing, rows.Count,

@@ -60,8 +60,7 @@ public static class IterateStage
         if (config.Sft is { } sft)
         {
             string output = Path.Combine(run, "sft");
-            string data = SftData(sft, run);
-            Stage(output, () => TrainStage.Run(new TrainJob(model, data, output, config.TrainOptions(sft), Loss: null,
+            Stage(output, () => TrainStage.Run(new TrainJob(model, SftData(sft, run), output, config.TrainOptions(sft), Loss: null,
                 DType: sft.FullFineTuning ? ScalarType.Float32 : dtype, TemplateArgs: config.TemplateArgs), progress), progress, "SFT");
             model = Path.Combine(output, "model");
         }

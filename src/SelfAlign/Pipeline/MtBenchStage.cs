@@ -37,14 +37,6 @@ public sealed record MtBenchJob(string Model, string Data, string Output, string
     }
 }
 
-/// <summary>A graded answer.</summary>
-/// <param name="QuestionId">The question.</param>
-/// <param name="Category">Its category.</param>
-/// <param name="Turn">1 or 2.</param>
-/// <param name="Rating">The judge's rating, or null when its judgment gave none.</param>
-/// <param name="AnswerLength">The answer's characters.</param>
-public sealed record MtBenchScore(int QuestionId, string Category, int Turn, double? Rating, int AnswerLength);
-
 /// <summary>
 /// Runs an <see cref="MtBenchJob"/> through the generate stage: each turn's answers (grouped by the
 /// category's temperature, greedy at 0), then the judge's judgments (greedy), so every step is
@@ -143,15 +135,10 @@ public static class MtBenchStage
     /// <summary>Mean ratings overall, per turn and per category, with failures counted.</summary>
     public static JsonObject ToJson(MtBenchJob job, IReadOnlyList<MtBenchScore> scores)
     {
-        JsonObject Mean(IEnumerable<MtBenchScore> part)
+        static JsonObject Mean(IEnumerable<MtBenchScore> part)
         {
-            var list = part.ToList();
-            var rated = list.Where(s => s.Rating is not null).Select(s => s.Rating!.Value).ToList();
-            return new JsonObject
-            {
-                ["mean"] = rated.Count == 0 ? null : rated.Average(), ["rated"] = rated.Count, ["failures"] = list.Count - rated.Count,
-                ["mean_answer_length"] = list.Count == 0 ? null : list.Average(s => s.AnswerLength),
-            };
+            var p = MtBench.Summarize(part);
+            return new JsonObject { ["mean"] = p.Mean, ["rated"] = p.Rated, ["failures"] = p.Failures, ["mean_answer_length"] = p.MeanAnswerLength };
         }
         return new JsonObject
         {
@@ -164,12 +151,11 @@ public static class MtBenchStage
 
     static string Report(MtBenchJob job, IReadOnlyList<MtBenchScore> scores)
     {
-        string Row(string name, IEnumerable<MtBenchScore> part)
+        static string Row(string name, IEnumerable<MtBenchScore> part)
         {
-            var list = part.ToList();
-            var rated = list.Where(s => s.Rating is not null).Select(s => s.Rating!.Value).ToList();
-            return $"| {name} | {(rated.Count == 0 ? "n/a" : rated.Average().ToString("F2", CultureInfo.InvariantCulture))} | {rated.Count} | {list.Count - rated.Count} | " +
-                $"{list.Average(s => s.AnswerLength):F0} |\n";
+            var p = MtBench.Summarize(part);
+            return string.Create(CultureInfo.InvariantCulture,
+                $"| {name} | {(p.Mean is double m ? m.ToString("F2", CultureInfo.InvariantCulture) : "n/a")} | {p.Rated} | {p.Failures} | {p.MeanAnswerLength:F0} |\n");
         }
         var md = new StringBuilder($"# MT-Bench: `{Path.GetFileName(job.Model)}`\n\n" +
             $"Judge `{Path.GetFileName(job.Judge ?? job.Model)}` (single-answer grading, 1 to 10), {scores.Select(s => s.QuestionId).Distinct().Count()} questions, " +
