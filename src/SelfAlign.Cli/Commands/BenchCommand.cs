@@ -146,7 +146,7 @@ internal static class BenchCommand
             accuracy.TieCount.ToString(), accuracy.FormatFailures.ToString());
         console.Write(table);
         if (accuracy.Levels is { } l) console.MarkupLine($"RM-Bench levels: easy {100 * l.Easy:F2}%, normal {100 * l.Normal:F2}%, hard {100 * l.Hard:F2}%");
-        foreach (string line in BenchReport.PublishedScores(accuracy)) console.MarkupLine(Markup.Escape(line));
+        foreach (string line in BenchReport.SummaryLines(accuracy)) console.MarkupLine(Markup.Escape(line));
         if (run.NewRecords > 0)
             console.MarkupLine($"judged {run.NewRecords} records ({run.NewComparisons} comparisons) in {run.Seconds:F1} s: {run.NewComparisons / Math.Max(1e-9, run.Seconds):F2} comparisons/s");
         console.MarkupLine($"wrote [bold]{Markup.Escape(Path.Combine(outDir, "report.md"))}[/]");

@@ -3,8 +3,9 @@ using SelfAlign.Judging;
 namespace SelfAlign.Evaluation;
 
 /// <summary>What the metrics need of one judged record (read back from the per-item output).</summary>
+/// <remarks>The responses' lengths in characters are null for per-item files written before they were recorded.</remarks>
 public sealed record JudgedRecord(string Id, string Subset, string Section, double[][] Outcomes,
-    double[] ChosenScores, double[] RejectedScores, int FormatFailures)
+    double[] ChosenScores, double[] RejectedScores, int FormatFailures, int[]? ChosenChars = null, int[]? RejectedChars = null)
 {
     /// <summary>True for a 3 x 3 RM-Bench record.</summary>
     public bool HasStyleLevels => Outcomes.Length == 3 && Outcomes.All(o => o.Length == 3);
@@ -30,6 +31,16 @@ public sealed record SubsetAccuracy(string Subset, string Section, int Records, 
 /// <summary>RM-Bench's accuracies: easy (chosen more styled than rejected), normal (same style), hard (chosen less styled).</summary>
 public sealed record StyleLevels(double Easy, double Normal, double Hard);
 
+/// <summary>
+/// Accuracy split by length, the best-known bias of LLM judges: over the comparisons whose chosen
+/// response is longer than the rejected one, and over those where it is shorter (equal lengths in neither).
+/// </summary>
+/// <param name="ChosenLonger">Accuracy where the chosen response is longer, or null without such comparisons.</param>
+/// <param name="LongerCount">Those comparisons.</param>
+/// <param name="ChosenShorter">Accuracy where the chosen response is shorter, or null without such comparisons.</param>
+/// <param name="ShorterCount">Those comparisons.</param>
+public sealed record LengthSplit(double? ChosenLonger, int LongerCount, double? ChosenShorter, int ShorterCount);
+
 /// <summary>Accuracy of one section: its subsets weighted by their record counts.</summary>
 public sealed record SectionAccuracy(string Section, int Records, double Accuracy)
 {
@@ -45,8 +56,9 @@ public sealed record SectionAccuracy(string Section, int Records, double Accurac
 /// <param name="Ties">The tie rule applied.</param>
 /// <param name="RewardBench">RewardBench's published scoring of the subsets it knows, or null when the run has none.</param>
 /// <param name="RmBench">RM-Bench's published scoring of its 3 x 3 records, or null when the run has none.</param>
+/// <param name="Length">Accuracy when the chosen response is longer and when it is shorter, or null when no record has lengths.</param>
 public sealed record BenchAccuracy(IReadOnlyList<SubsetAccuracy> Subsets, IReadOnlyList<SectionAccuracy> Sections, double Overall,
-    StyleLevels? Levels, TieRule Ties, RewardBenchScore? RewardBench, RmBenchScore? RmBench)
+    StyleLevels? Levels, TieRule Ties, RewardBenchScore? RewardBench, RmBenchScore? RmBench, LengthSplit? Length = null)
 {
     /// <summary>Records judged.</summary>
     public int Records => Subsets.Sum(s => s.Records);
@@ -80,7 +92,24 @@ public static class BenchMetrics
             .ToArray();
         var withLevels = all.Where(r => r.HasStyleLevels).ToArray();
         return new BenchAccuracy(subsets, sections, sections.Length == 0 ? 0 : sections.Average(s => s.Accuracy),
-            withLevels.Length > 0 ? Levels(withLevels, ties) : null, ties, RewardBenchScore.Of(subsets), RmBenchScore.Of(all));
+            withLevels.Length > 0 ? Levels(withLevels, ties) : null, ties, RewardBenchScore.Of(subsets), RmBenchScore.Of(all), Lengths(all, ties));
+    }
+
+    /// <summary>Accuracy over the comparisons whose chosen response is longer, and over those where it is shorter.</summary>
+    public static LengthSplit? Lengths(IReadOnlyList<JudgedRecord> records, TieRule ties)
+    {
+        var longer = new List<double>();
+        var shorter = new List<double>();
+        foreach (var r in records)
+        {
+            if (r.ChosenChars is not { } chosen || r.RejectedChars is not { } rejected) continue;
+            for (int i = 0; i < r.Outcomes.Length; i++)
+                for (int j = 0; j < r.Outcomes[i].Length; j++)
+                    (chosen[i] > rejected[j] ? longer : chosen[i] < rejected[j] ? shorter : null)?.Add(Apply(r.Outcomes[i][j], ties));
+        }
+        return records.Any(r => r.ChosenChars is not null)
+            ? new LengthSplit(longer.Count == 0 ? null : longer.Average(), longer.Count, shorter.Count == 0 ? null : shorter.Average(), shorter.Count)
+            : null;
     }
 
     static double Apply(double outcome, TieRule ties) => outcome == 0.5 && ties == TieRule.Wrong ? 0 : outcome;

@@ -65,6 +65,11 @@ public static class BenchReport
             ["overall"] = rm.Overall,
             ["ties"] = "wrong",
         },
+        ["length_split"] = a.Length is not { } len ? null : new JsonObject
+        {
+            ["chosen_longer"] = len.ChosenLonger, ["chosen_longer_comparisons"] = len.LongerCount,
+            ["chosen_shorter"] = len.ChosenShorter, ["chosen_shorter_comparisons"] = len.ShorterCount,
+        },
         ["tie_count"] = a.TieCount,
         ["format_failures"] = a.FormatFailures,
         ["skipped_invalid"] = c.Skipped.Count,
@@ -84,8 +89,8 @@ public static class BenchReport
 
     static JsonArray Interval((double Low, double High) ci) => new(ci.Low, ci.High);
 
-    /// <summary>The benchmarks' own published scores of a run, a line each (none when the run has neither benchmark's subsets).</summary>
-    public static IEnumerable<string> PublishedScores(BenchAccuracy a)
+    /// <summary>The summary lines of a run: the benchmarks' own published scores (when it has their subsets) and the accuracy split by length.</summary>
+    public static IEnumerable<string> SummaryLines(BenchAccuracy a)
     {
         if (a.RewardBench is { } rb)
         {
@@ -98,6 +103,9 @@ public static class BenchReport
         if (a.RmBench is { } rm)
             yield return $"RM-Bench score (ties wrong, mean of domains): {Pct(rm.Overall)}% ({string.Join(", ", rm.Domains.Select(d => $"{d.Domain} {Pct(d.Accuracy)}"))}; " +
                 $"easy {Pct(rm.Levels.Easy)}, normal {Pct(rm.Levels.Normal)}, hard {Pct(rm.Levels.Hard)})";
+        if (a.Length is { } len)
+            yield return $"Length: accuracy {(len.ChosenLonger is double l ? Pct(l) + "%" : "n/a")} where the chosen response is longer ({len.LongerCount} comparisons), " +
+                $"{(len.ChosenShorter is double sh ? Pct(sh) + "%" : "n/a")} where it is shorter ({len.ShorterCount}); a judge that favours length scores higher on the first";
     }
 
     /// <summary>An accuracy and its 95% interval as "61.25 [48.9, 72.3]" (percent).</summary>
@@ -126,8 +134,8 @@ public static class BenchReport
         md.AppendLine($"{a.Records} records; ties count as {(a.Ties == TieRule.Half ? "half a win" : "wrong")} ({a.TieCount} tied comparisons); " +
             $"{a.FormatFailures} format failures; {c.Skipped.Count} malformed records skipped.\n");
         md.AppendLine($"**Overall (mean of sections): {Pct(a.Overall)}%** (95% interval {Brackets(a.OverallInterval)})\n");
-        foreach (string line in PublishedScores(a)) md.AppendLine($"- {line}");
-        if (a.RewardBench is not null || a.RmBench is not null) md.AppendLine();
+        foreach (string line in SummaryLines(a)) md.AppendLine($"- {line}");
+        if (a.RewardBench is not null || a.RmBench is not null || a.Length is not null) md.AppendLine();
         md.AppendLine("Accuracies are percentages with their 95% interval in brackets (Wilson, over the records); chance is 50%.\n");
         md.AppendLine("| section | records | accuracy % [95% CI] |\n|---|---:|---:|");
         foreach (var s in a.Sections) md.AppendLine($"| {s.Section} | {s.Records} | {WithInterval(s.Accuracy, s.Interval)} |");

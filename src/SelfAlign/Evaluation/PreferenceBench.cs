@@ -94,6 +94,8 @@ public static class PreferenceBench
             ["chosen_scores"] = Numbers(verdict.ChosenScores),
             ["rejected_scores"] = Numbers(verdict.RejectedScores),
             ["format_failures"] = verdict.FormatFailures,
+            ["chosen_chars"] = new JsonArray([.. item.Chosen.Select(c => (JsonNode?)c.Length)]),
+            ["rejected_chars"] = new JsonArray([.. item.Rejected.Select(c => (JsonNode?)c.Length)]),
             ["judge"] = verdict.Details,
             ["source"] = item.Source,
         };
@@ -101,6 +103,9 @@ public static class PreferenceBench
             row["category_probs"] = new JsonObject(g.Probabilities.Select(kv => KeyValuePair.Create(kv.Key, (JsonNode?)kv.Value)));
         return row;
     }
+
+    /// <summary>A list of character counts, or null in a row written before they were recorded.</summary>
+    static int[]? Lengths(JsonRow row, string field) => row.Has(field) ? [.. row.Numbers(field).Select(x => (int)x)] : null;
 
     /// <summary>A row of items.jsonl read back: the judged record and where its category came from.</summary>
     sealed record ItemRow(JudgedRecord Record, string Category, string Source, string? DataCategory);
@@ -110,7 +115,7 @@ public static class PreferenceBench
         if (row.Field("outcomes") is not { ValueKind: JsonValueKind.Array } outcomes) throw row.Error("'outcomes' must be a list of lists of numbers");
         var perChosen = outcomes.EnumerateArray().Select((o, i) => row.Numbers(o, $"outcomes[{i}]")).ToArray();
         var record = new JudgedRecord(row.String("id"), row.String("subset"), row.String("section"), perChosen,
-            row.Numbers("chosen_scores"), row.Numbers("rejected_scores"), row.Int("format_failures"));
+            row.Numbers("chosen_scores"), row.Numbers("rejected_scores"), row.Int("format_failures"), Lengths(row, "chosen_chars"), Lengths(row, "rejected_chars"));
         return new ItemRow(record, row.String("category"), row.String("category_source"), row.OptionalString("data_category"));
     }
 }

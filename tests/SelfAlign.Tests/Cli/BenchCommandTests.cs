@@ -43,6 +43,9 @@ public sealed class BenchCommandTests : IDisposable
             Assert.Equal(yes + no, c.GetProperty("mass").GetDouble(), 9);
         }
         var results = JsonDocument.Parse(File.ReadAllText(Path.Combine(output, "results.json"))).RootElement;
+        // Every comparison is counted in the length split, as longer, shorter or of equal length.
+        var split = results.GetProperty("length_split");
+        Assert.True(split.GetProperty("chosen_longer_comparisons").GetInt32() + split.GetProperty("chosen_shorter_comparisons").GetInt32() > 0);
         Assert.Equal(16, results.GetProperty("records").GetInt32());
         Assert.Equal(4, results.GetProperty("sections").GetArrayLength());
         double mean = results.GetProperty("sections").EnumerateArray().Average(s => s.GetProperty("accuracy").GetDouble());

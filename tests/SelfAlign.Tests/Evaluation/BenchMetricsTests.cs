@@ -113,4 +113,23 @@ public sealed class BenchMetricsTests
         Assert.Equal(0.5, m.Accuracy);
         Assert.Contains("| code | 1 | 1 | 0 | 0 | 0 | 2 |", m.ToMarkdown());
     }
+
+    [Fact]
+    public void Accuracy_splits_by_whether_the_chosen_response_is_longer()
+    {
+        JudgedRecord Sized(string id, double[][] outcomes, int[] chosen, int[] rejected) =>
+            new(id, "s", "Chat", outcomes, [0.5], [0.5], 0, chosen, rejected);
+        var records = new[]
+        {
+            Sized("a", [[1.0]], [10], [5]),                  // longer, right
+            Sized("b", [[0.0]], [3], [8]),                   // shorter, wrong
+            Sized("c", [[1.0]], [4], [4]),                   // equal: in neither
+            Sized("d", [[0.5, 1.0]], [9], [2, 20]),          // a longer tie, a shorter right
+            Pair("old", "s", "Chat", 1.0),                   // written before lengths were recorded
+        };
+        var half = BenchMetrics.Lengths(records, TieRule.Half)!;
+        Assert.Equal((0.75, 2, 0.5, 2), (half.ChosenLonger, half.LongerCount, half.ChosenShorter, half.ShorterCount));
+        Assert.Equal(0.5, BenchMetrics.Lengths(records, TieRule.Wrong)!.ChosenLonger);
+        Assert.Null(BenchMetrics.Lengths([Pair("old", "s", "Chat", 1.0)], TieRule.Half));
+    }
 }
