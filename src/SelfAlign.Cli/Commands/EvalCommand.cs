@@ -131,8 +131,6 @@ internal static class EvalCommand
                 "plain" => JudgeFormat.Plain,
                 var f => throw new UsageException($"--format '{f}': use chat or plain"),
             };
-            if ((parse.GetValue(against) is null) == (parse.GetValue(referenceField) is null))
-                throw new UsageException("name policy B with exactly one of --against and --reference-field");
             var job = new WinRateJob(parse.GetRequiredValue(model).FullName, parse.GetRequiredValue(prompts).FullName, parse.GetRequiredValue(output).FullName,
                 parse.GetValue(against)?.FullName, parse.GetValue(referenceField), parse.GetValue(judge)?.FullName,
                 new SamplingOptions { Temperature = parse.GetValue(temperature), MaxNewTokens = parse.GetValue(maxNew) }, parse.GetValue(seed),

@@ -38,7 +38,7 @@ public sealed record WinRateJob(string Model, string Prompts, string Output, str
     public void Validate()
     {
         EffectiveSampling.Validate();
-        if ((Against is null) == (ReferenceField is null)) throw new InvalidSettingException("against", "or a reference field, exactly one of them, names policy B");
+        if ((Against is null) == (ReferenceField is null)) throw new InvalidSettingException("against", "and the reference field: exactly one of them names policy B");
         if (Limit < 0) throw new InvalidSettingException("limit", $"must be >= 0 (0: all), got {Limit}");
     }
 }
