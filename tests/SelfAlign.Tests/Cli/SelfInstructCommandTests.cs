@@ -19,8 +19,11 @@ public sealed class SelfInstructCommandTests : IDisposable
         var run = CliRunner.Run("self-instruct", "--model", model, "--seed-prompts", Path.Combine(AppContext.BaseDirectory, "data", "seed", "prompts_sample.jsonl"),
             "--out", output, "--count", "2", "--batch-size", "2", "--max-new-tokens", "12", "--seed", "1");
         Assert.True(run.Code == 0, run.Err);
-        Assert.True(File.Exists(output + ".manifest.json"));
-        Assert.InRange(File.ReadAllLines(output).Length, 0, 2);
+        var config = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(output + ".manifest.json"))!["config"]!;
+        Assert.Equal((6, 2, 0.7, 1UL), ((int)config["seed_shots"]!, (int)config["generated_shots"]!, (double)config["max_similarity"]!, (ulong)config["seed"]!));
+        Assert.Equal(0.6, (double)config["sampling"]!["Temperature"]!);
+        // What it kept is a prompt file the loop reads, and no more than was asked for.
+        if (File.ReadAllLines(output).Length > 0) Assert.InRange(SelfAlign.Data.PromptFile.Read(output).Count, 1, 2);
         // Its output is the command's own: a rerun resumes instead of refusing.
         var again = CliRunner.Run("self-instruct", "--model", model, "--seed-prompts", Path.Combine(AppContext.BaseDirectory, "data", "seed", "prompts_sample.jsonl"),
             "--out", output, "--count", "2", "--batch-size", "2", "--max-new-tokens", "12", "--seed", "1");
