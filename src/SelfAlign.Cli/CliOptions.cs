@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Text.Json;
 using SelfAlign.Modeling;
+using SelfAlign.Pipeline;
 using static TorchSharp.torch;
 
 namespace SelfAlign.Cli;
@@ -82,6 +83,21 @@ internal static class CliOptions
         int value = parse.GetValue(option);
         return value >= min ? value : throw new UsageException($"{option.Name} must be at least {min}, got {value}");
     }
+
+    /// <summary>What to do with a prompt that does not fit the model's positions.</summary>
+    public static Option<string> LongPrompts() => new("--long-prompts")
+    {
+        Description = "A prompt that, with --max-new-tokens, does not fit the model's positions: refuse (stop, naming it) or truncate (keep its last tokens).",
+        DefaultValueFactory = _ => "refuse",
+    };
+
+    /// <summary>Parses <see cref="LongPrompts"/>.</summary>
+    public static LongPromptPolicy ParseLongPrompts(string name) => name switch
+    {
+        "refuse" => LongPromptPolicy.Refuse,
+        "truncate" => LongPromptPolicy.Truncate,
+        _ => throw new UsageException($"--long-prompts '{name}': use refuse or truncate"),
+    };
 
     /// <summary>Parses a dtype name as users write it (auto, bf16, f32, f16 and their long forms).</summary>
     public static ScalarType ParseDType(string name) =>

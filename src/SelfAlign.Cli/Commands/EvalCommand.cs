@@ -10,12 +10,50 @@ namespace SelfAlign.Cli.Commands;
 /// <summary><c>selfalign eval</c>: policy evaluations.</summary>
 internal static class EvalCommand
 {
-    public static Command Create() => new("eval", "Evaluate a policy: head to head against another policy or reference answers, graded on MT-Bench, or on multiple-choice questions.")
+    public static Command Create() => new("eval", "Evaluate a policy: IFEval, head to head against another policy or reference answers, graded on MT-Bench, " +
+        "or on multiple-choice questions.")
     {
+        IfEval(),
         WinRate(),
         MtBench(),
         Choice(),
     };
+
+    static Command IfEval()
+    {
+        var model = new Option<DirectoryInfo?>("--model") { Description = "The policy's model folder: it answers every prompt (greedy)." };
+        var responses = new Option<FileInfo?>("--responses") { Description = "Instead of --model: score these responses, JSONL of {\"prompt\", \"response\"} (the reference's input)." };
+        var data = new Option<FileInfo?>("--data") { Description = "IFEval input data (key, prompt, instruction_id_list, kwargs); default: the shipped 541 prompts." };
+        var output = new Option<DirectoryInfo>("--out") { Description = "Run folder: eval_results_strict.jsonl, eval_results_loose.jsonl, results.json, report.md.", Required = true };
+        var limit = new Option<int>("--limit") { Description = "The first N prompts (0: all).", DefaultValueFactory = _ => 0 };
+        var maxNew = new Option<int>("--max-new-tokens") { Description = "Most tokens per response (lm-evaluation-harness: 1280).", DefaultValueFactory = _ => 1280 };
+        var longPrompts = CliOptions.LongPrompts();
+        var templateArgs = CliOptions.TemplateArgs();
+        var dtype = CliOptions.DType("Compute dtype: auto, bf16, f32 or f16.");
+        var overwrite = CliOptions.Overwrite();
+        var command = new Command("ifeval", "IFEval as Google's reference scores it: the 25 verifiable instruction types checked strict and loose; " +
+            "prompt- and instruction-level accuracy, their mean, and accuracy per instruction type. Resumable: run it again to continue.")
+        {
+            model, responses, data, output, limit, maxNew, longPrompts, templateArgs, dtype, overwrite,
+        };
+        command.SetAction(parse =>
+        {
+            CliOptions.Apply(parse);
+            var job = new IfEvalJob(parse.GetRequiredValue(output).FullName, parse.GetValue(model)?.FullName, parse.GetValue(responses)?.FullName,
+                parse.GetValue(data)?.FullName, parse.GetValue(limit), parse.GetValue(maxNew), CliOptions.ParseDType(parse.GetValue(dtype)!),
+                CliOptions.ParseTemplateArgs(parse.GetValue(templateArgs)), CliOptions.ParseLongPrompts(parse.GetValue(longPrompts)!), parse.GetValue(overwrite));
+            var scores = CliProgress.Run(progress => IfEvalStage.Run(job, progress));
+            var table = new Table().Border(TableBorder.Rounded).AddColumn("accuracy").AddColumn("strict %").AddColumn("loose %");
+            table.AddRow("prompt level", $"{100 * scores.Strict.PromptLevel:F1}", $"{100 * scores.Loose.PromptLevel:F1}");
+            table.AddRow("instruction level", $"{100 * scores.Strict.InstructionLevel:F1}", $"{100 * scores.Loose.InstructionLevel:F1}");
+            var console = CliConsole.Out();
+            console.Write(table);
+            console.MarkupLine($"mean of the four: [bold]{100 * scores.Mean:F1}%[/] on {scores.Strict.Prompts} prompts; per instruction type in report.md");
+            console.MarkupLine($"wrote [bold]{Markup.Escape(job.Output)}[/]");
+            return 0;
+        });
+        return command;
+    }
 
     static Command Choice()
     {

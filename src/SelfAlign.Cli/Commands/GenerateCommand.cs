@@ -26,11 +26,7 @@ internal static class GenerateCommand
         var stops = new Option<string[]>("--stop") { Description = "Stop string (repeatable)." };
         var seed = new Option<ulong>("--seed") { Description = "Run seed; each prompt's samples depend only on it and the prompt id.", DefaultValueFactory = _ => 0 };
         var batch = new Option<int>("--batch-size") { Description = "Most sequences decoded together.", DefaultValueFactory = _ => 32 };
-        var longPrompts = new Option<string>("--long-prompts")
-        {
-            Description = "A prompt that, with --max-new-tokens, does not fit the model's positions: refuse (stop, naming it) or truncate (keep its last tokens).",
-            DefaultValueFactory = _ => "refuse",
-        };
+        var longPrompts = CliOptions.LongPrompts();
         var noTemplate = new Option<bool>("--no-chat-template") { Description = "Feed 'prompt' strings to the model as they are." };
         var templateArgs = CliOptions.TemplateArgs();
         var dtype = CliOptions.DType("Compute dtype: auto (bf16 where the CPU computes it natively, else f32), bf16, f32 or f16.");
@@ -55,16 +51,10 @@ internal static class GenerateCommand
                 MaxNewTokens = parse.GetValue(maxNew),
                 StopStrings = parse.GetValue(stops) ?? [],
             };
-            var policy = parse.GetValue(longPrompts) switch
-            {
-                "refuse" => LongPromptPolicy.Refuse,
-                "truncate" => LongPromptPolicy.Truncate,
-                var p => throw new UsageException($"--long-prompts '{p}': use refuse or truncate"),
-            };
             var job = new GenerateJob(parse.GetRequiredValue(model).FullName, parse.GetRequiredValue(prompts).FullName, parse.GetRequiredValue(output).FullName,
                 parse.GetValue(samples), sampling, parse.GetValue(seed), parse.GetValue(batch), parse.GetValue(noTemplate),
                 CliOptions.ParseTemplateArgs(parse.GetValue(templateArgs)), CliOptions.ParseDType(parse.GetValue(dtype)!), parse.GetValue(adapter)?.FullName,
-                policy, parse.GetValue(overwrite));
+                CliOptions.ParseLongPrompts(parse.GetValue(longPrompts)!), parse.GetValue(overwrite));
             var summary = CliProgress.Run(progress => GenerateStage.Run(job, progress));
             Report(job, summary);
             return 0;
