@@ -10,10 +10,11 @@ namespace SelfAlign.Cli.Commands;
 /// <summary><c>selfalign eval</c>: policy evaluations.</summary>
 internal static class EvalCommand
 {
-    public static Command Create() => new("eval", "Evaluate a policy: IFEval, head to head against another policy or reference answers, graded on MT-Bench, " +
+    public static Command Create() => new("eval", "Evaluate a policy: IFEval, BBH, head to head against another policy or reference answers, graded on MT-Bench, " +
         "or on multiple-choice questions.")
     {
         IfEval(),
+        Bbh(),
         WinRate(),
         MtBench(),
         Choice(),
@@ -49,6 +50,41 @@ internal static class EvalCommand
             var console = CliConsole.Out();
             console.Write(table);
             console.MarkupLine($"mean of the four: [bold]{100 * scores.Mean:F1}%[/] on {scores.Strict.Prompts} prompts; per instruction type in report.md");
+            console.MarkupLine($"wrote [bold]{Markup.Escape(job.Output)}[/]");
+            return 0;
+        });
+        return command;
+    }
+
+    static Command Bbh()
+    {
+        var model = CliOptions.Model("The policy's model folder.");
+        var data = new Option<DirectoryInfo?>("--data") { Description = "A folder of BBH task files with lm_eval_zeroshot.json; default: the shipped 27 tasks." };
+        var tasks = new Option<string[]>("--task") { Description = "A task to run (repeatable; default: all 27), e.g. boolean_expressions." };
+        var output = new Option<DirectoryInfo>("--out") { Description = "Run folder: responses.jsonl, items.jsonl, results.json, report.md.", Required = true };
+        var limit = new Option<int>("--limit") { Description = "The first N questions of each task (0: all).", DefaultValueFactory = _ => 0 };
+        var maxNew = new Option<int>("--max-new-tokens") { Description = "Most tokens per answer (lm-evaluation-harness: 256).", DefaultValueFactory = _ => 256 };
+        var chat = new Option<bool>("--chat-template") { Description = "Put each prompt in a user turn of the model's chat template (default: the raw prompt, as the harness)." };
+        var longPrompts = CliOptions.LongPrompts();
+        var templateArgs = CliOptions.TemplateArgs();
+        var dtype = CliOptions.DType("Compute dtype: auto, bf16, f32 or f16.");
+        var overwrite = CliOptions.Overwrite();
+        var command = new Command("bbh", "BIG-Bench Hard zero-shot as lm-evaluation-harness runs it: greedy answers to \"Q: ...\\nA:\", exact match of the " +
+            "raw answer (strict-match) and of the answer each task's filter extracts (flexible-extract), per task and overall. Resumable: run it again to continue.")
+        {
+            model, data, tasks, output, limit, maxNew, chat, longPrompts, templateArgs, dtype, overwrite,
+        };
+        command.SetAction(parse =>
+        {
+            CliOptions.Apply(parse);
+            var job = new BbhJob(parse.GetRequiredValue(model).FullName, parse.GetRequiredValue(output).FullName, parse.GetValue(data)?.FullName,
+                parse.GetValue(tasks) ?? [], parse.GetValue(limit), parse.GetValue(maxNew), parse.GetValue(chat), CliOptions.ParseDType(parse.GetValue(dtype)!),
+                CliOptions.ParseTemplateArgs(parse.GetValue(templateArgs)), CliOptions.ParseLongPrompts(parse.GetValue(longPrompts)!), parse.GetValue(overwrite));
+            var accuracy = CliProgress.Run(progress => BbhStage.Run(job, progress));
+            var table = new Table().Border(TableBorder.Rounded).AddColumn("task").AddColumn("questions").AddColumn("flexible-extract %").AddColumn("strict-match %");
+            foreach (var a in accuracy) table.AddRow(Markup.Escape(a.Task), a.Count.ToString(), $"{100 * a.Flexible:F1}", $"{100 * a.Strict:F1}");
+            var console = CliConsole.Out();
+            console.Write(table);
             console.MarkupLine($"wrote [bold]{Markup.Escape(job.Output)}[/]");
             return 0;
         });
