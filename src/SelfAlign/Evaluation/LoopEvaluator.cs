@@ -12,8 +12,8 @@ namespace SelfAlign.Evaluation;
 /// The loop's own evaluation, from its config's eval section: the model as a judge on
 /// preference-benchmark pairs (IPO's yes/no prompt); the model as a policy on verified tasks
 /// (greedy and sampled success with 95% intervals, and mean length), on multiple-choice questions,
-/// on MT-Bench and head to head against a fixed model. Each writes its evidence into the eval
-/// folder (items.jsonl, policy_responses.jsonl, and the choice/, mtbench/ and winrate/ run folders).
+/// on IFEval, BBH, MT-Bench and head to head against a fixed model. Each writes its evidence into the eval
+/// folder (items.jsonl, policy_responses.jsonl, and the ifeval/, bbh/, choice/, mtbench/ and winrate/ run folders).
 /// </summary>
 public sealed class LoopEvaluator(IterateConfig config, IterateConfig.EvalSection eval) : IIterationEvaluator
 {
@@ -56,6 +56,25 @@ public sealed class LoopEvaluator(IterateConfig config, IterateConfig.EvalSectio
             var (accLow, accHigh) = overall.AccInterval;
             metrics.Add(new EvalMetric($"multiple choice acc_norm, {name}", overall.AccNorm, "%", normLow, normHigh, overall.Count));
             metrics.Add(new EvalMetric($"multiple choice acc, {name}", overall.Acc, "%", accLow, accHigh, overall.Count));
+        }
+        if (eval.Ifeval is { } ife)
+        {
+            var scores = IfEvalStage.Run(new IfEvalJob(Path.Combine(folder, "ifeval"), modelFolder, Data: ife.Data, Limit: ife.Limit, MaxNewTokens: ife.MaxNewTokens,
+                DType: config.ComputeType, TemplateArgs: config.TemplateArgs, LongPrompts: LongPromptPolicy.Truncate), progress);
+            var (strictLow, strictHigh) = scores.Strict.PromptInterval;
+            var (looseLow, looseHigh) = scores.Loose.PromptInterval;
+            metrics.Add(new EvalMetric("IFEval, mean of the four accuracies", scores.Mean, "%", Samples: scores.Strict.Prompts));
+            metrics.Add(new EvalMetric("IFEval prompt-level accuracy, strict", scores.Strict.PromptLevel, "%", strictLow, strictHigh, scores.Strict.Prompts));
+            metrics.Add(new EvalMetric("IFEval prompt-level accuracy, loose", scores.Loose.PromptLevel, "%", looseLow, looseHigh, scores.Loose.Prompts));
+            metrics.Add(new EvalMetric("IFEval instruction-level accuracy, loose", scores.Loose.InstructionLevel, "%", Samples: scores.Loose.Instructions));
+        }
+        if (eval.Bbh is { } bbh)
+        {
+            var overall = BbhStage.Run(new BbhJob(modelFolder, Path.Combine(folder, "bbh"), bbh.Data, bbh.Tasks, bbh.Limit, bbh.MaxNewTokens, bbh.ChatTemplate,
+                config.ComputeType, config.TemplateArgs, LongPromptPolicy.Truncate), progress)[0];
+            var (low, high) = overall.FlexibleInterval;
+            metrics.Add(new EvalMetric("BBH exact match (flexible-extract)", overall.Flexible, "%", low, high, overall.Count));
+            metrics.Add(new EvalMetric("BBH exact match (strict-match)", overall.Strict, "%", Samples: overall.Count));
         }
         if (eval.Mtbench is { } mt)
         {

@@ -154,13 +154,21 @@ public sealed record IterateConfig
     /// <summary>
     /// What to measure on the seed model and after every iteration: preference-benchmark files the
     /// model judges (yes/no judge, at most <c>limit_per_subset</c> records per subset), a policy
-    /// test set of verified tasks it answers, multiple-choice question files, MT-Bench, and a head
-    /// to head against a fixed model. The newer keys are left out of the manifest when absent.
+    /// test set of verified tasks it answers, IFEval, BBH, multiple-choice question files, MT-Bench,
+    /// and a head to head against a fixed model. The newer keys are left out of the manifest when absent.
     /// </summary>
     public sealed record EvalSection(string[]? Prefbench = null, int LimitPerSubset = 20, PolicySection? Policy = null,
         [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string[]? Choice = null,
         [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] MtBenchSection? Mtbench = null,
-        [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] WinRateSection? Winrate = null);
+        [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] WinRateSection? Winrate = null,
+        [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IfEvalSection? Ifeval = null,
+        [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] BbhSection? Bbh = null);
+
+    /// <summary>IFEval on the shipped prompts (or <c>data</c>), the first <c>limit</c> of them (see <see cref="IfEvalJob"/>).</summary>
+    public sealed record IfEvalSection(string? Data = null, int Limit = 0, int MaxNewTokens = 1280);
+
+    /// <summary>BBH zero-shot on the shipped tasks (or the <c>data</c> folder), the first <c>limit</c> questions of each of <c>tasks</c> (all when left out; see <see cref="BbhJob"/>).</summary>
+    public sealed record BbhSection(string? Data = null, string[]? Tasks = null, int Limit = 0, int MaxNewTokens = 256, bool ChatTemplate = false);
 
     /// <summary>MT-Bench single-answer grading by a fixed judge model (see <see cref="MtBenchJob"/>).</summary>
     public sealed record MtBenchSection(string Data = "", string Judge = "", int Turns = 2, int Limit = 0, int MaxNewTokens = 1024, int JudgeMaxNewTokens = 2048);
@@ -244,6 +252,8 @@ public sealed record IterateConfig
                 Choice = ev.Choice?.Select(Resolve).ToArray(),
                 Mtbench = ev.Mtbench is { } mt ? mt with { Data = Resolve(mt.Data), Judge = Resolve(mt.Judge) } : null,
                 Winrate = ev.Winrate is { } wr ? wr with { Prompts = Resolve(wr.Prompts), Against = Resolve(wr.Against), Judge = wr.Judge is { } j ? Resolve(j) : null } : null,
+                Ifeval = ev.Ifeval is { } ife ? ife with { Data = ife.Data is { } d ? Resolve(d) : null } : null,
+                Bbh = ev.Bbh is { } bbh ? bbh with { Data = bbh.Data is { } d2 ? Resolve(d2) : null } : null,
             } : null,
         };
     }
@@ -322,8 +332,10 @@ public sealed record IterateConfig
         }
         if (Eval is not null)
         {
-            Require(Eval.Prefbench is { Length: > 0 } || Eval.Policy is not null || Eval.Choice is not null || Eval.Mtbench is not null || Eval.Winrate is not null,
-                "eval", "needs a prefbench list, a policy test set, choice files, mtbench or winrate");
+            Require(Eval.Prefbench is { Length: > 0 } || Eval.Policy is not null || Eval.Choice is not null || Eval.Mtbench is not null || Eval.Winrate is not null
+                || Eval.Ifeval is not null || Eval.Bbh is not null, "eval", "needs a prefbench list, a policy test set, ifeval, bbh, choice files, mtbench or winrate");
+            if (Eval.Ifeval is { } ife) Check("eval.ifeval", () => new IfEvalJob("", Model: "", Limit: ife.Limit, MaxNewTokens: ife.MaxNewTokens).Validate());
+            if (Eval.Bbh is { } bbh) Check("eval.bbh", () => new BbhJob("", "", Limit: bbh.Limit, MaxNewTokens: bbh.MaxNewTokens).Validate());
             Require(Eval.Choice is null || Eval.Choice.Length > 0 && Eval.Choice.All(c => c.Length > 0), "eval.choice", "needs at least one questions file");
             Require(Eval.Mtbench is null || Eval.Mtbench.Data.Length > 0, "eval.mtbench.data", "needs the MT-Bench folder (data/mt-bench)");
             Require(Eval.Mtbench is null || Eval.Mtbench.Judge.Length > 0, "eval.mtbench.judge",
@@ -363,6 +375,10 @@ public sealed record IterateConfig
             {
                 throw Error(key, $"cannot be read: {e.Message}");
             }
+            catch (InvalidSettingException e)
+            {
+                throw Error($"{key}.{e.Setting}", e.Reason);
+            }
         }
         Input("seed_model", () => ModelFolder.Check(SeedModel));
         Input("seed_model", () => Tokenizer.Load(SeedModel));
@@ -385,6 +401,12 @@ public sealed record IterateConfig
             Input("eval.mtbench.data", () => MtBench.Read(Path.Combine(mtbench.Data, "question.jsonl"), Path.Combine(mtbench.Data, "reference_answer_gpt-4.jsonl")));
             Input("eval.mtbench.data", () => MtBench.ReadPrompts(Path.Combine(mtbench.Data, "judge_prompts.jsonl")));
             Input("eval.mtbench.judge", () => ModelFolder.Check(mtbench.Judge));
+        }
+        if (Eval?.Ifeval is { } ifeval) Input("eval.ifeval.data", () => IfEval.Read(ifeval.Data ?? IfEval.ShippedData));
+        if (Eval?.Bbh is { } bbhEval)
+        {
+            string folder = bbhEval.Data ?? Evaluation.Bbh.ShippedFolder;
+            Input("eval.bbh", () => Evaluation.Bbh.Load(Path.Combine(folder, Evaluation.Bbh.SettingsFile)).Read(folder, bbhEval.Tasks ?? [], 1));
         }
         if (Eval?.Winrate is { } winrate)
         {

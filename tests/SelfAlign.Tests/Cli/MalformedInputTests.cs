@@ -164,6 +164,24 @@ public sealed class MalformedInputTests(CliWorkspace w) : IClassFixture<CliWorks
             File.WriteAllText(config, IterateConfigText(w, "\"eval\": { \"policy\": { \"tasks\": \"tasks.jsonl\" } }"));
             return (["iterate", "--config", config, "--runs", Path.Combine(dir, "runs")], 2, [$"{tasks}:1:", "'check.answer' must be a number"]);
         }),
+        ["iterate: an unknown BBH task"] = new((w, dir) =>
+        {
+            string config = Path.Combine(dir, "loop.json");
+            File.WriteAllText(config, IterateConfigText(w, "\"eval\": { \"bbh\": { \"tasks\": [\"navigate\", \"chess\"] } }"));
+            return (["iterate", "--config", config, "--runs", Path.Combine(dir, "runs")], 2, [$"{config}:7:", "'eval.bbh.tasks'", "'chess' is not a BBH task"]);
+        }),
+        ["iterate: an IFEval limit below zero"] = new((w, dir) =>
+        {
+            string config = Path.Combine(dir, "loop.json");
+            File.WriteAllText(config, IterateConfigText(w, "\"eval\": { \"ifeval\": { \"limit\": -2 } }"));
+            return (["iterate", "--config", config, "--runs", Path.Combine(dir, "runs")], 2, [$"{config}:7:", "'eval.ifeval.limit'", "must be >= 0"]);
+        }),
+        ["eval ifeval: an instruction without its kwarg"] = new((w, dir) =>
+        {
+            string data = Path.Combine(dir, "ifeval.jsonl");
+            File.WriteAllText(data, "{\"key\": 1, \"prompt\": \"p\", \"instruction_id_list\": [\"length_constraints:number_words\"], \"kwargs\": [{\"num_words\": 5}]}\n");
+            return (["eval", "ifeval", "--model", w.Model, "--data", data, "--out", Path.Combine(dir, "run")], 2, [$"{data}:1:", "'relation' is missing"]);
+        }),
         ["iterate: a value of the wrong type"] = new((w, dir) =>
         {
             string config = Path.Combine(dir, "loop.json");

@@ -273,6 +273,8 @@ public sealed class IterateTests : IDisposable
             ["choice"] = new JsonArray("choice.jsonl"),
             ["mtbench"] = new JsonObject { ["data"] = "mt-bench", ["judge"] = "m0", ["turns"] = 1, ["limit"] = 1, ["max_new_tokens"] = 6, ["judge_max_new_tokens"] = 6 },
             ["winrate"] = new JsonObject { ["prompts"] = Path.Combine(AppContext.BaseDirectory, "data", "seed", "prompts_sample.jsonl"), ["against"] = "m0", ["limit"] = 2, ["max_new_tokens"] = 6 },
+            ["ifeval"] = new JsonObject { ["limit"] = 3, ["max_new_tokens"] = 6 },
+            ["bbh"] = new JsonObject { ["tasks"] = new JsonArray("navigate", "word_sorting"), ["limit"] = 2, ["max_new_tokens"] = 6 },
         };
         File.WriteAllText(_config, config.ToJsonString());
         string run = IterateStage.Run(IterateConfig.Load(_config), Path.Combine(_dir, "runs"), SelfAlign.Evaluation.LoopEvaluator.From(IterateConfig.Load(_config)));
@@ -282,6 +284,10 @@ public sealed class IterateTests : IDisposable
             Assert.Contains("multiple choice acc_norm, choice", names);
             Assert.Contains("MT-Bench answers without a rating", names);
             Assert.Contains("win rate against m0 (ties half)", names);
+            Assert.Contains("IFEval prompt-level accuracy, strict", names);
+            Assert.Contains("BBH exact match (flexible-extract)", names);
+            Assert.Equal(3, File.ReadAllLines(Path.Combine(run, model, "eval", "ifeval", "eval_results_loose.jsonl")).Length);
+            Assert.Equal(4, File.ReadAllLines(Path.Combine(run, model, "eval", "bbh", "items.jsonl")).Length);
             Assert.True(File.Exists(Path.Combine(run, model, "eval", "mtbench", "scores.jsonl")));
             Assert.Equal(2, File.ReadAllLines(Path.Combine(run, model, "eval", "winrate", "judgments.jsonl")).Length);
         }
@@ -289,5 +295,6 @@ public sealed class IterateTests : IDisposable
         var m0 = JsonNode.Parse(File.ReadAllText(Path.Combine(run, "m0", "eval", "winrate", "results.json")))!;
         Assert.Equal(2, (int)m0["tie"]!["count"]!);
         Assert.Contains("multiple choice acc_norm, choice", File.ReadAllText(Path.Combine(run, "report.md")));
+        Assert.Contains("IFEval, mean of the four accuracies", File.ReadAllText(Path.Combine(run, "report.md")));
     }
 }
