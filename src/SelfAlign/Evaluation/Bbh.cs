@@ -35,6 +35,7 @@ public sealed class Bbh
     readonly Dictionary<string, (string Description, BbhAnswer Answer)> _tasks;
     readonly Regex[] _ignore;
     readonly bool _ignoreCase;
+    readonly Dictionary<string, string> _shots = new(StringComparer.Ordinal);
 
     /// <summary>The 27 tasks shipped with SelfAlign (copied next to the program), with their settings file <c>lm_eval_zeroshot.json</c>.</summary>
     public static string ShippedFolder => Path.Combine(AppContext.BaseDirectory, "data", "bbh");
@@ -70,9 +71,14 @@ public sealed class Bbh
         }
     }
 
-    /// <summary>The questions of <paramref name="tasks"/> from a folder of BBH task files (<c>{"examples": [{"input", "target"}]}</c>), the first <paramref name="limit"/> of each (0: all).</summary>
+    /// <summary>
+    /// The questions of <paramref name="tasks"/> from a folder of BBH task files
+    /// (<c>{"examples": [{"input", "target"}], "shots"?: [{"input", "target"}]}</c>), the first
+    /// <paramref name="limit"/> of each (0: all). A task file with <c>shots</c> makes its prompts few-shot.
+    /// </summary>
     public List<BbhItem> Read(string folder, IReadOnlyList<string> tasks, int limit)
     {
+        _shots.Clear();
         var items = new List<BbhItem>();
         foreach (string task in tasks)
         {
@@ -82,21 +88,32 @@ public sealed class Bbh
             using var doc = JsonDocument.Parse(File.ReadAllText(file));
             if (!doc.RootElement.TryGetProperty("examples", out var examples) || examples.ValueKind != JsonValueKind.Array)
                 throw new DataFormatException(file, 1, "expected an object with an 'examples' list");
+            if (doc.RootElement.TryGetProperty("shots", out var shots))
+                _shots[task] = shots.ValueKind == JsonValueKind.Array && shots.EnumerateArray().All(IsExample)
+                    ? string.Concat(shots.EnumerateArray().Select(x => $"Q: {x.GetProperty("input").GetString()}\nA: {x.GetProperty("target").GetString()}\n\n"))
+                    : throw new DataFormatException(file, 1, "'shots' must be a list of {\"input\", \"target\"} strings");
             int index = 0;
             foreach (var e in examples.EnumerateArray())
             {
                 if (limit > 0 && index >= limit) break;
-                if (!e.TryGetProperty("input", out var input) || input.ValueKind != JsonValueKind.String ||
-                    !e.TryGetProperty("target", out var target) || target.ValueKind != JsonValueKind.String)
-                    throw new DataFormatException(file, 1, $"example {index}: 'input' and 'target' must be strings");
-                items.Add(new BbhItem(task, index++, input.GetString()!, target.GetString()!));
+                if (!IsExample(e)) throw new DataFormatException(file, 1, $"example {index}: 'input' and 'target' must be strings");
+                items.Add(new BbhItem(task, index++, e.GetProperty("input").GetString()!, e.GetProperty("target").GetString()!));
             }
         }
         return items;
     }
 
-    /// <summary>The zero-shot prompt: the task's description, then <c>Q: {input}\nA:</c>.</summary>
-    public string Prompt(BbhItem item) => $"{_tasks[item.Task].Description}Q: {item.Input}\nA:";
+    static bool IsExample(JsonElement e) => e.ValueKind == JsonValueKind.Object && e.TryGetProperty("input", out var i) && i.ValueKind == JsonValueKind.String &&
+        e.TryGetProperty("target", out var t) && t.ValueKind == JsonValueKind.String;
+
+    /// <summary>
+    /// The prompt: the task's description, its shots where the task file gives them (each
+    /// <c>Q: {input}\nA: {target}</c> and a blank line, as the harness's few-shot BBH), then <c>Q: {input}\nA:</c>.
+    /// </summary>
+    public string Prompt(BbhItem item) => $"{_tasks[item.Task].Description}{_shots.GetValueOrDefault(item.Task)}Q: {item.Input}\nA:";
+
+    /// <summary>Whether the task file of <paramref name="task"/> gave shots.</summary>
+    public bool FewShot(string task) => _shots.ContainsKey(task);
 
     /// <summary>Scores a response already cut at the stop strings.</summary>
     public BbhScore Score(BbhItem item, string response)

@@ -88,7 +88,9 @@ public static class BbhStage
         }.ToJsonString(JsonlAppender.RowOptions) + "\n")));
         var accuracy = new List<BbhAccuracy> { Accuracy("overall", scores) };
         accuracy.AddRange(scores.GroupBy(s => s.Item.Task).Select(g => Accuracy(g.Key, [.. g])));
-        AtomicFile.WriteAllText(Path.Combine(job.Output, "results.json"), ToJson(job, accuracy).ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
+        var results = ToJson(job, accuracy);
+        results["few_shot_tasks"] = new JsonArray([.. tasks.Where(suite.FewShot).Select(t => (JsonNode?)t)]);
+        AtomicFile.WriteAllText(Path.Combine(job.Output, "results.json"), results.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
         AtomicFile.WriteAllText(Path.Combine(job.Output, "report.md"), Report(job, accuracy));
         return accuracy;
     }

@@ -54,6 +54,28 @@ public sealed class BbhTests
     public void Words_word2number_refuses_are_no_number(string words) => Assert.Null(WordToNumber.Parse(words));
 
     [Fact]
+    public void A_task_file_with_shots_makes_its_prompts_few_shot()
+    {
+        string dir = Directory.CreateTempSubdirectory("selfalign-bbh-shots-").FullName;
+        try
+        {
+            File.WriteAllText(Path.Combine(dir, "navigate.json"), """
+                {"examples": [{"input": "Go left. Return?", "target": "No"}],
+                 "shots": [{"input": "Go back. Return?", "target": "Yes"}, {"input": "Stay. Return?", "target": "Yes"}]}
+                """);
+            var suite = Bbh.Load(Path.Combine(Bbh.ShippedFolder, Bbh.SettingsFile));
+            var item = Assert.Single(suite.Read(dir, ["navigate"], 0));
+            Assert.True(suite.FewShot("navigate"));
+            Assert.EndsWith("Q: Go back. Return?\nA: Yes\n\nQ: Stay. Return?\nA: Yes\n\nQ: Go left. Return?\nA:", suite.Prompt(item));
+            Assert.DoesNotContain("Q: Go back", Suite.Prompt(new BbhItem("navigate", 0, "Go left. Return?", "No")));
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Fact]
     public void Responses_are_cut_at_the_first_stop_string()
     {
         Assert.Equal(" (A)\n\n", Suite.Cut(" (A)\n\nQ: next question"));
