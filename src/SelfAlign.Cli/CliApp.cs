@@ -30,6 +30,7 @@ public static class CliApp
             SelectPromptsCommand.Create(),
             CategorizeCommand.Create(),
             DemoCommand.Create(),
+            ServeCommand.Create(),
         };
         var parse = root.Parse(args);
         // Failures are reported by CliErrors as one line, not as a stack trace.

@@ -25,14 +25,20 @@ internal sealed class JudgeOptions
     public readonly Option<string> DType = CliOptions.DType("Compute dtype: auto (bf16 where the CPU computes it natively, else f32), bf16, f32 or f16.");
     public readonly Option<DirectoryInfo?> Adapter = CliOptions.Adapter();
     public readonly Option<string[]> TemplateArgs = CliOptions.TemplateArgs();
+    public readonly Option<string[]> Engine = CliOptions.Engine();
+    public readonly Option<string?> EngineModel = CliOptions.EngineModel();
 
-    public IEnumerable<Option> All => [Model, Adapter, Data, Format, Labels, Limit, Seed, SkipInvalid, BatchTokens, DType, TemplateArgs];
+    public IEnumerable<Option> All => [Model, Adapter, Data, Format, Labels, Limit, Seed, SkipInvalid, BatchTokens, DType, TemplateArgs, Engine, EngineModel];
 
     /// <summary>The chat-template variables given (name=value pairs).</summary>
     public Dictionary<string, System.Text.Json.JsonElement> ParseTemplateArgs(ParseResult parse) => CliOptions.ParseTemplateArgs(parse.GetValue(TemplateArgs));
 
-    /// <summary>Checks the model folder's config and weight headers, before anything is written.</summary>
-    public void CheckModel(ParseResult parse) => ModelFolder.Check(parse.GetRequiredValue(Model).FullName);
+    /// <summary>Checks the model folder's config and weight headers (with --engine, its tokenizer), before anything is written.</summary>
+    public void CheckModel(ParseResult parse)
+    {
+        if (CliOptions.ParseEngine(parse, Engine, EngineModel) is null) ModelFolder.Check(parse.GetRequiredValue(Model).FullName);
+        else Text.Tokenizer.Load(parse.GetRequiredValue(Model).FullName);
+    }
 
     /// <summary>The files and folders the command reads, for the output claim.</summary>
     public IEnumerable<IO.NamedInput> Inputs(ParseResult parse) =>
@@ -67,16 +73,23 @@ internal sealed class JudgeOptions
     /// <summary>The compute dtype the command runs in, auto resolved, as its manifest records it.</summary>
     public string DTypeName(ParseResult parse) => ComputeDType.Name(CliOptions.ParseDType(parse.GetValue(DType)!));
 
-    /// <summary>Loads the model and wraps it in the local engine; the caller disposes the model.</summary>
-    public LocalLanguageModel LoadEngine(ParseResult parse, bool fastPath = true)
+    /// <summary>The engine: the model loaded here, or the servers of --engine; the caller disposes it.</summary>
+    public OpenedEngine LoadEngine(ParseResult parse, bool fastPath = true)
     {
-        string folder = parse.GetRequiredValue(Model).FullName;
-        int batchTokens = CliOptions.AtLeast(parse, BatchTokens, 1);
-        var tokenizer = Text.Tokenizer.Load(folder);
-        var model = ModelFolder.Load(folder, new LoadOptions(CliOptions.ParseDType(parse.GetValue(DType)!), Adapter: parse.GetValue(Adapter)?.FullName));
-        return new LocalLanguageModel(model, tokenizer, new LocalModelOptions
-        {
-            FastPath = fastPath, MaxBatchTokens = batchTokens, TemplateVariables = ParseTemplateArgs(parse),
-        });
+        var remote = CliOptions.ParseEngine(parse, Engine, EngineModel);
+        if (remote is not null && parse.GetValue(Adapter) is not null) throw new UsageException("--adapter: with --engine the server holds the weights; load the adapter there");
+        return Engines.Open(parse.GetRequiredValue(Model).FullName, remote,
+            new LoadOptions(CliOptions.ParseDType(parse.GetValue(DType)!), Adapter: parse.GetValue(Adapter)?.FullName), new LocalModelOptions
+            {
+                FastPath = fastPath, MaxBatchTokens = CliOptions.AtLeast(parse, BatchTokens, 1), TemplateVariables = ParseTemplateArgs(parse),
+            });
     }
+
+    /// <summary>The servers the run used, for its manifest (null for a local run).</summary>
+    public System.Text.Json.Nodes.JsonNode? EngineRecord(ParseResult parse, OpenedEngine opened) => opened.Engine is Inference.Remote.RemoteLanguageModel remote
+        ? new System.Text.Json.Nodes.JsonObject
+        {
+            ["endpoints"] = new System.Text.Json.Nodes.JsonArray([.. parse.GetValue(Engine)!.Select(e => (System.Text.Json.Nodes.JsonNode?)e)]), ["model"] = remote.Model,
+        }
+        : null;
 }

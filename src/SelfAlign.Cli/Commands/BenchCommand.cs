@@ -38,7 +38,7 @@ internal static class BenchCommand
         var command = new Command("bench", "Measure a judge's accuracy on preference pairs (RewardBench / RM-Bench format), per subset, section and " +
             "category. Resumable: run the same command again and only the records not yet judged are judged; changed options are refused.");
         foreach (var option in new Option[] { o.Model, o.Adapter, o.Data, output, judge, prompts, o.Format, o.Labels, categories, ties, preset, o.Limit, o.Seed,
-                     samples, temperature, topP, maxNew, eta, o.SkipInvalid, plainPath, o.BatchTokens, o.DType, o.TemplateArgs, overwrite })
+                     samples, temperature, topP, maxNew, eta, o.SkipInvalid, plainPath, o.BatchTokens, o.DType, o.TemplateArgs, o.Engine, o.EngineModel, overwrite })
             command.Options.Add(option);
         command.SetAction(parse =>
         {
@@ -77,8 +77,8 @@ internal static class BenchCommand
             OutputGuard.ClaimFolder(outDir, "bench", [.. o.Inputs(parse), new("prompt set", File.Exists(parse.GetValue(prompts)) ? parse.GetValue(prompts) : null)],
                 parse.GetValue(overwrite));
 
-            var engine = o.LoadEngine(parse, !parse.GetValue(plainPath));
-            using var model = engine.Model;
+            using var opened = o.LoadEngine(parse, !parse.GetValue(plainPath));
+            var engine = opened.Engine;
             IBenchJudge benchJudge = judgeName switch
             {
                 "yesno" => new YesNoBenchJudge(new YesNoJudge(engine, yesNo)),
@@ -98,7 +98,7 @@ internal static class BenchCommand
                 ["seed"] = parse.GetValue(o.Seed),
                 ["categories"] = parse.GetValue(categories),
                 ["dtype"] = o.DTypeName(parse),
-            }.WithTemplateArgs(o.ParseTemplateArgs(parse)));
+            }.WithTemplateArgs(o.ParseTemplateArgs(parse)).WithEngine(o.EngineRecord(parse, opened)));
 
             var console = CliConsole.Out();
             if (skipped.Count > 0) console.MarkupLine($"[yellow]skipped {skipped.Count} malformed records[/] (first: {Markup.Escape($"{skipped[0].File}:{skipped[0].Line}: {skipped[0].Reason}")})");

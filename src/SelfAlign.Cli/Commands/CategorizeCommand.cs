@@ -52,8 +52,8 @@ internal static class CategorizeCommand
                 var pending = items.Where(i => !done.Contains(i.Id)).ToArray();
                 if (pending.Length > 0)
                 {
-                    var engine = o.LoadEngine(parse);
-                    using var model = engine.Model;
+                    using var opened = o.LoadEngine(parse);
+                    var engine = opened.Engine;
                     var categorizer = new Categorizer(engine, format);
                     CliProgress.Run(progress =>
                     {

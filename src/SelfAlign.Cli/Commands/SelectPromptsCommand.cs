@@ -44,8 +44,8 @@ internal static class SelectPromptsCommand
             string outDir = parse.GetRequiredValue(output).FullName;
             o.CheckModel(parse);
             OutputGuard.ClaimFolder(outDir, "select-prompts", [.. o.Inputs(parse), new("candidate pool", poolFile)], parse.GetValue(overwrite));
-            var engine = o.LoadEngine(parse);
-            using var model = engine.Model;
+            using var opened = o.LoadEngine(parse);
+            var engine = opened.Engine;
             int inputs = pool.Sum(kv => kv.Value.Count * 2 * sample.Count(p => p.Category == kv.Key));
             var console = CliConsole.Out();
             var (results, chosen) = CliProgress.Run(progress =>

@@ -32,6 +32,13 @@ public static class RunManifest
         return config;
     }
 
+    /// <summary>Adds the inference servers a stage ran on, only for a run that used them, so local runs' manifests stay as they were.</summary>
+    public static JsonObject WithEngine(this JsonObject config, JsonNode? engine)
+    {
+        if (engine is not null) config["engine"] = engine;
+        return config;
+    }
+
     /// <summary>Writes <paramref name="path"/>, or checks that an existing one has the same configuration.</summary>
     public static void WriteOrCheck(string path, string command, JsonObject config)
     {

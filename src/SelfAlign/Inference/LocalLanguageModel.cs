@@ -133,6 +133,25 @@ public sealed class LocalLanguageModel(CausalLm model, Tokenizer tokenizer, Loca
         return result;
     }
 
+    /// <summary>
+    /// Each token's log-probability after the tokens before it (the first has none: NaN), normalized
+    /// over the whole vocabulary: what vLLM returns as <c>prompt_logprobs</c>.
+    /// </summary>
+    public double[] TokenLogProbs(IReadOnlyList<int> ids)
+    {
+        if (ids.Count == 0) throw new ArgumentException("no tokens");
+        CheckLength(ids.Count);
+        var result = new double[ids.Count];
+        result[0] = double.NaN;
+        if (ids.Count == 1) return result;
+        using var scope = torch.NewDisposeScope();
+        var logProbs = model.Forward(torch.tensor(ids.Select(t => (long)t).ToArray(), [1, ids.Count]))[0].narrow(0, 0, ids.Count - 1).log_softmax(-1);
+        var targets = torch.tensor(ids.Skip(1).Select(t => (long)t).ToArray()).unsqueeze(1);
+        var picked = logProbs.gather(1, targets).to(ScalarType.Float64).cpu().data<double>().ToArray();
+        picked.CopyTo(result, 1);
+        return result;
+    }
+
     void CheckLength(int length)
     {
         if (length > MaxSequenceLength)
