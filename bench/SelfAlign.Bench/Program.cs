@@ -12,11 +12,12 @@ return which switch
     "judge" => JudgeBench.Run(threads, args.Skip(2).ToArray()),
     "dpo" => DpoBench.Run(threads),
     "sample" => SamplerBench.Run(),
+    "serve" => ServeBench.Run(threads, args.Skip(2).ToArray()),
     _ => Usage(),
 };
 
 static int Usage()
 {
-    Console.Error.WriteLine("usage: bench [model|generate|tokenize|judge|dpo|sample] [threads] [config.json | pairs]");
+    Console.Error.WriteLine("usage: bench [model|generate|tokenize|judge|dpo|sample|serve] [threads] [config.json | pairs | requests clients]");
     return 2;
 }

@@ -85,15 +85,40 @@ internal sealed class CompletionService(ServedModels models, ServeOptions option
             if (p.Count + request.Sampling.MaxNewTokens > engine.MaxSequenceLength)
                 throw ApiException.Invalid("prompt", $"This model's maximum context length is {engine.MaxSequenceLength} tokens. However, you requested " +
                     $"{p.Count + request.Sampling.MaxNewTokens} tokens ({p.Count} in the messages, {request.Sampling.MaxNewTokens} in the completion).", "context_length_exceeded");
-        var sampling = request.Sampling.StopTokenIds is { } stops
-            ? request.Sampling with { StopTokenIds = [.. stops.Concat(engine.Model.Config.EosTokenIds).Concat(engine.Tokenizer.Special.EosId is int e ? [e] : []).Distinct()] }
-            : request.Sampling;
-        var completions = engine.Generate([.. prompts.Select(p => new GenerationRequest(p, request.Samples, request.Seed))], sampling)
-            .OrderBy(c => c.Request).ThenBy(c => c.Sample).ToList();
+        var stopIds = (request.Sampling.StopTokenIds ?? []).Concat(engine.Model.Config.EosTokenIds).Concat(engine.Tokenizer.Special.EosId is int e ? [e] : []).ToHashSet();
+        var sampling = request.Sampling.StopTokenIds is null ? request.Sampling : request.Sampling with { StopTokenIds = [.. stopIds] };
         // Alternatives at the first generated position: the given tokens (logprob_token_ids), or the top k of the whole vocabulary.
         IReadOnlyList<int>? alternatives = request.LogProbTokenIds ?? (request.LogProbs is > 0 ? [.. Enumerable.Range(0, engine.Model.Config.VocabSize)] : null);
+        if (alternatives is not null && sampling.Greedy && request.Samples == 1)
+            return [.. OnePass(engine, prompts, request, sampling, stopIds).Select((full, p) => new List<Sampled> { full })];
+        var completions = engine.Generate([.. prompts.Select(p => new GenerationRequest(p, request.Samples, request.Seed))], sampling)
+            .OrderBy(c => c.Request).ThenBy(c => c.Sample).ToList();
         var first = alternatives is null ? null : engine.NextTokenLogProbs([.. prompts], alternatives);
         return [.. prompts.Select((_, p) => completions.Where(c => c.Request == p).Select(c => new Sampled(c, first is null ? null : Alternatives(first[p], alternatives!, request))).ToList())];
+    }
+
+    /// <summary>
+    /// A greedy one-token answer with its alternatives from one forward pass per prompt (a judge's
+    /// request): the whole next-token distribution, its most likely token (among the tokenizer's, the
+    /// first on a tie, as the sampler picks) as the completion.
+    /// </summary>
+    IEnumerable<Sampled> OnePass(LocalLanguageModel engine, List<List<int>> prompts, CompletionRequest request, SamplingOptions sampling, HashSet<int> stopIds)
+    {
+        int vocab = engine.Model.Config.VocabSize;
+        var full = engine.NextTokenLogProbs([.. prompts], [.. Enumerable.Range(0, vocab)]);
+        for (int p = 0; p < prompts.Count; p++)
+        {
+            int best = 0;
+            for (int t = 1; t < Math.Min(vocab, engine.Tokenizer.VocabSize); t++)
+                if (full[p][t] > full[p][best]) best = t;
+            string text = engine.Tokenizer.Decode([best], skipSpecialTokens: true);
+            int cut = sampling.StopStrings.Select(s => text.IndexOf(s, StringComparison.Ordinal)).Where(i => i >= 0).DefaultIfEmpty(-1).Min();
+            var completion = stopIds.Contains(best)
+                ? new Completion(p, 0, [], [], "", FinishReason.Stop)
+                : new Completion(p, 0, [best], [(float)full[p][best]], cut >= 0 ? text[..cut] : text, cut >= 0 ? FinishReason.Stop : FinishReason.Length);
+            var labels = request.LogProbTokenIds ?? [.. Enumerable.Range(0, vocab)];
+            yield return new Sampled(completion, Alternatives([.. labels.Select(id => full[p][id])], labels, request));
+        }
     }
 
     static List<(int, double)> Alternatives(double[] logProbs, IReadOnlyList<int> ids, CompletionRequest request)
