@@ -27,6 +27,8 @@ internal static class GenerateCommand
         var seed = new Option<ulong>("--seed") { Description = "Run seed; each prompt's samples depend only on it and the prompt id.", DefaultValueFactory = _ => 0 };
         var batch = new Option<int>("--batch-size") { Description = "Most sequences decoded together.", DefaultValueFactory = _ => 32 };
         var longPrompts = CliOptions.LongPrompts();
+        var engine = CliOptions.Engine();
+        var engineModel = CliOptions.EngineModel();
         var noTemplate = new Option<bool>("--no-chat-template") { Description = "Feed 'prompt' strings to the model as they are." };
         var templateArgs = CliOptions.TemplateArgs();
         var dtype = CliOptions.DType("Compute dtype: auto (bf16 where the CPU computes it natively, else f32), bf16, f32 or f16.");
@@ -36,7 +38,7 @@ internal static class GenerateCommand
             "and only the missing rows are generated; changed options are refused.")
         {
             model, adapter, prompts, output, samples, temperature, topK, topP, minP, penalty, maxNew, stops, seed, longPrompts, noTemplate, templateArgs,
-            batch, dtype, overwrite,
+            batch, dtype, engine, engineModel, overwrite,
         };
         command.SetAction(parse =>
         {
@@ -54,7 +56,7 @@ internal static class GenerateCommand
             var job = new GenerateJob(parse.GetRequiredValue(model).FullName, parse.GetRequiredValue(prompts).FullName, parse.GetRequiredValue(output).FullName,
                 parse.GetValue(samples), sampling, parse.GetValue(seed), parse.GetValue(batch), parse.GetValue(noTemplate),
                 CliOptions.ParseTemplateArgs(parse.GetValue(templateArgs)), CliOptions.ParseDType(parse.GetValue(dtype)!), parse.GetValue(adapter)?.FullName,
-                CliOptions.ParseLongPrompts(parse.GetValue(longPrompts)!), parse.GetValue(overwrite));
+                CliOptions.ParseLongPrompts(parse.GetValue(longPrompts)!), parse.GetValue(overwrite), CliOptions.ParseEngine(parse, engine, engineModel));
             var summary = CliProgress.Run(progress => GenerateStage.Run(job, progress));
             Report(job, summary);
             return 0;

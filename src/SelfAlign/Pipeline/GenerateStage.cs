@@ -4,6 +4,7 @@ using System.Text.Json.Nodes;
 using SelfAlign.Data;
 using SelfAlign.IO;
 using SelfAlign.Inference;
+using SelfAlign.Inference.Remote;
 using SelfAlign.Modeling.Lora;
 using SelfAlign.Modeling;
 using SelfAlign.Text;
@@ -21,7 +22,7 @@ public enum LongPromptPolicy
 }
 
 /// <summary>What <see cref="GenerateStage"/> samples.</summary>
-/// <param name="Model">Model folder.</param>
+/// <param name="Model">Model folder (with <paramref name="Engine"/>: its tokenizer and chat template).</param>
 /// <param name="Prompts">Prompts JSONL.</param>
 /// <param name="Output">Candidates JSONL (appended to when resuming).</param>
 /// <param name="Samples">Completions per prompt.</param>
@@ -34,9 +35,10 @@ public enum LongPromptPolicy
 /// <param name="Adapter">A PEFT adapter folder merged into the model, or null.</param>
 /// <param name="LongPrompts">What to do with a prompt longer than the model's positions allow.</param>
 /// <param name="Overwrite">Replace an output this command did not write (or start its own over).</param>
+/// <param name="Engine">Inference servers to sample on instead of loading the weights here (the model folder then supplies the tokenizer only); null: local.</param>
 public sealed record GenerateJob(string Model, string Prompts, string Output, int Samples, SamplingOptions Sampling, ulong Seed,
     int BatchRows = 32, bool NoTemplate = false, IReadOnlyDictionary<string, JsonElement>? TemplateArgs = null, ScalarType? DType = null,
-    string? Adapter = null, LongPromptPolicy LongPrompts = LongPromptPolicy.Refuse, bool Overwrite = false)
+    string? Adapter = null, LongPromptPolicy LongPrompts = LongPromptPolicy.Refuse, bool Overwrite = false, RemoteEngineOptions? Engine = null)
 {
     /// <summary>Throws <see cref="InvalidSettingException"/> naming the first bad setting.</summary>
     public void Validate()
@@ -63,11 +65,14 @@ public static class GenerateStage
         progress ??= SilentProgress.Instance;
         job.Validate();
         var rows = PromptFile.Read(job.Prompts);
-        var config = ModelFolder.Check(job.Model);
+        if (job.Engine is not null && job.Adapter is not null) throw new InvalidSettingException("adapter", "with an engine the server holds the weights; load the adapter there");
         var tokenizer = Tokenizer.Load(job.Model);
+        // On servers, the first one says how long a sequence may be; here, the model's config does.
+        using var remote = job.Engine is null ? null : new RemoteLanguageModel(tokenizer, job.Engine, job.TemplateArgs);
+        int positions = remote?.MaxSequenceLength ?? ModelFolder.Check(job.Model).MaxPositionEmbeddings;
         var template = ChatTemplate.For(tokenizer);
-        var (prompts, cut) = Fit(rows, rows.Select(r => (IReadOnlyList<int>)tokenizer.Encode(Render(r, template, job))).ToList(), config.MaxPositionEmbeddings, job);
-        if (cut > 0) progress.Note($"{cut} prompt(s) kept only their last tokens to fit the model's {config.MaxPositionEmbeddings} positions");
+        var (prompts, cut) = Fit(rows, rows.Select(r => (IReadOnlyList<int>)tokenizer.Encode(Render(r, template, job))).ToList(), positions, job);
+        if (cut > 0) progress.Note($"{cut} prompt(s) kept only their last tokens to fit the model's {positions} positions");
 
         OutputGuard.ClaimFile(job.Output, "generate", [new("prompts file", job.Prompts), new("model", job.Model), new("adapter", job.Adapter)], job.Overwrite);
         RunManifest.WriteOrCheck(OutputGuard.ManifestOf(job.Output), "generate", Config(job));
@@ -84,14 +89,15 @@ public static class GenerateStage
         if (total == 0) return new GenerateSummary(rows.Count, 0, done.Count, 0, 0, 0, 0, cut);
         if (done.Count > 0) progress.Note($"Resuming: {done.Count} rows already written, {total} to go.");
 
-        using var model = ModelFolder.Load(job.Model, new LoadOptions(job.DType, Adapter: job.Adapter));
-        var generator = new Generator(model, tokenizer);
+        using var local = remote is null ? Engines.Open(job.Model, null, new LoadOptions(job.DType, Adapter: job.Adapter),
+            new LocalModelOptions { Generation = new GeneratorOptions(job.BatchRows) }) : null;
+        ILanguageModel engine = remote ?? local!.Engine;
         var clock = Stopwatch.StartNew();
         long tokens = 0;
         int stopped = 0;
         // The bar counts token budgets: each step advances it, and a row that stops early hands back what it did not use.
         var task = progress.Begin("generating", (double)total * job.Sampling.MaxNewTokens);
-        foreach (var c in generator.Generate(pending.Select(p => p.Request).ToList(), job.Sampling, new GeneratorOptions(job.BatchRows),
+        foreach (var c in engine.Generate(pending.Select(p => p.Request).ToList(), job.Sampling,
                      produced =>
                      {
                          tokens += produced;
@@ -145,7 +151,7 @@ public static class GenerateStage
     }
 
     /// <summary>The job as its manifest records it: a resumed run must present the same.</summary>
-    public static JsonObject Config(GenerateJob job) => new()
+    public static JsonObject Config(GenerateJob job) => new JsonObject()
     {
         ["model"] = job.Model,
         ["adapter"] = PeftAdapter.ManifestRecord(job.Adapter),
@@ -158,7 +164,7 @@ public static class GenerateStage
         ["template_args"] = JsonSerializer.SerializeToNode(job.TemplateArgs ?? new Dictionary<string, JsonElement>()),
         ["dtype"] = (job.DType ?? ComputeDType.Fastest).ToString(),
         ["long_prompts"] = job.LongPrompts.ToString().ToLowerInvariant(),
-    };
+    }.WithEngine(job.Engine?.ManifestRecord());
 
     static readonly JsonSerializerOptions SnakeCase = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
 }

@@ -4,6 +4,7 @@ using System.Text.Json.Nodes;
 using SelfAlign.Data;
 using SelfAlign.IO;
 using SelfAlign.Inference;
+using SelfAlign.Inference.Remote;
 using SelfAlign.Judging;
 using SelfAlign.Modeling.Lora;
 using SelfAlign.Modeling;
@@ -65,9 +66,10 @@ public sealed record CandidateJudgeOptions(JudgeKind Kind = JudgeKind.YesNo, str
 /// <param name="Overwrite">Replace an output this command did not write (or start its own over).</param>
 /// <param name="CategoryModel">With the <c>auto</c> category, the model folder that categorizes the prompts; null: the judge model.</param>
 /// <param name="TemplateArgs">Chat-template variables (e.g. enable_thinking), the same the candidates were sampled with.</param>
+/// <param name="Engine">Inference servers to judge on instead of loading the weights here (the model folder then supplies the tokenizer only); null: local.</param>
 public sealed record JudgeJob(string Model, string Candidates, string Output, CandidateJudgeOptions Options,
     ScalarType? DType = null, int BatchTokens = 4096, string? Adapter = null, bool Overwrite = false, string? CategoryModel = null,
-    IReadOnlyDictionary<string, JsonElement>? TemplateArgs = null);
+    IReadOnlyDictionary<string, JsonElement>? TemplateArgs = null, RemoteEngineOptions? Engine = null);
 
 /// <summary>
 /// Judges the candidates of each prompt with the model itself and appends one JSONL row per
@@ -97,14 +99,15 @@ public static class JudgeStage
         var program = o.ProgramJudge();
         if (program is VerifierJudge verifier && verifier.Missing(groups.Select(g => g.PromptId)) is string missing)
             throw new DataFormatException(job.Candidates, groups.First(g => g.PromptId == missing).Samples[0].Line, $"prompt '{missing}' has no task in {o.Tasks}");
+        if (job.Engine is not null && (job.Adapter is not null || (job.CategoryModel is { } c && c != job.Model)))
+            throw new InvalidSettingException("engine", "on servers the judge model categorizes too, and adapters are loaded on the server");
+        using var remote = program is null && job.Engine is not null ? new RemoteLanguageModel(Tokenizer.Load(job.Model), job.Engine, job.TemplateArgs) : null;
         if (program is null)
-        {
-            ModelFolder.Check(job.Model);
-            CheckLengths(job, Tokenizer.Load(job.Model), groups);
-        }
+            CheckLengths(job, Tokenizer.Load(job.Model), groups, remote?.MaxSequenceLength ?? ModelFolder.Check(job.Model).MaxPositionEmbeddings);
         OutputGuard.ClaimFile(job.Output, "judge", [new("candidates file", job.Candidates), new("model", program is null ? job.Model : null), new("adapter", job.Adapter),
             new("prompt set", File.Exists(o.Prompts) ? o.Prompts : null), new("task file", o.Tasks)], job.Overwrite);
-        RunManifest.WriteOrCheck(OutputGuard.ManifestOf(job.Output), "judge", Config(job, prompts).WithTemplateArgs(job.TemplateArgs));
+        RunManifest.WriteOrCheck(OutputGuard.ManifestOf(job.Output), "judge", Config(job, prompts).WithTemplateArgs(job.TemplateArgs)
+            .WithEngine(program is null ? job.Engine?.ManifestRecord() : null));
         using var output = JsonlAppender.Open(job.Output);
         var done = output.Existing.Select(Key).ToHashSet();
         var pending = groups.Select(g => (g.PromptId, Work: Units(g.Samples, o.Kind).Where(u => !done.Contains(u.Key)).ToList()))
@@ -133,8 +136,8 @@ public static class JudgeStage
         var firsts = pending.Select(p => p.Work[0].First).ToList();
         bool ownCategorizer = o.Categorizes && job.CategoryModel is { } other && (other != job.Model || job.Adapter is not null);
         // A separate categorizer runs first, so the two models are never in memory together.
-        var categoryOf = ownCategorizer ? WithEngine(job.CategoryModel!, null, job, e => CategoriesOf(e, firsts, o)) : null;
-        return WithEngine(job.Model, job.Adapter, job, engine =>
+        var categoryOf = ownCategorizer ? WithEngine(job.CategoryModel!, null, job, null, e => CategoriesOf(e, firsts, o)) : null;
+        return WithEngine(job.Model, job.Adapter, job, remote, engine =>
         {
             categoryOf ??= CategoriesOf(engine, firsts, o);
             // Small runs judge fewer prompts at a time so the bar moves; large ones keep the batches full.
@@ -150,8 +153,9 @@ public static class JudgeStage
         });
     }
 
-    static T WithEngine<T>(string folder, string? adapter, JudgeJob job, Func<ILanguageModel, T> use)
+    static T WithEngine<T>(string folder, string? adapter, JudgeJob job, RemoteLanguageModel? remote, Func<ILanguageModel, T> use)
     {
+        if (remote is not null) return use(remote);
         using var model = ModelFolder.Load(folder, new LoadOptions(job.DType, Adapter: adapter));
         return use(new LocalLanguageModel(model, Tokenizer.Load(folder), new LocalModelOptions { MaxBatchTokens = job.BatchTokens, TemplateVariables = job.TemplateArgs }));
     }
@@ -161,9 +165,8 @@ public static class JudgeStage
     /// alone exceed the model's positions, naming the longest candidate's line (the judge's own
     /// prompt adds more; an input that overflows only with it stops at the engine's length check).
     /// </summary>
-    static void CheckLengths(JudgeJob job, Tokenizer tokenizer, IEnumerable<(string PromptId, List<Candidate> Samples)> groups)
+    static void CheckLengths(JudgeJob job, Tokenizer tokenizer, IEnumerable<(string PromptId, List<Candidate> Samples)> groups, int positions)
     {
-        int positions = ModelConfig.Load(Path.Combine(job.Model, ModelFolder.ConfigFile)).MaxPositionEmbeddings;
         foreach (var (_, samples) in groups)
         {
             var byLength = samples.Select(c => (Candidate: c, Tokens: tokenizer.Encode(c.Text).Count)).OrderByDescending(x => x.Tokens).ToList();

@@ -20,6 +20,12 @@ public sealed record RemoteEngineOptions
     /// <summary>The longest back-off.</summary>
     public TimeSpan MaxBackoff { get; init; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>What a run's manifest records of the servers: their URLs and the model asked for.</summary>
+    public System.Text.Json.Nodes.JsonObject ManifestRecord() => new()
+    {
+        ["endpoints"] = new System.Text.Json.Nodes.JsonArray([.. Endpoints.Select(e => (System.Text.Json.Nodes.JsonNode?)e.ToString())]), ["model"] = Model,
+    };
+
     /// <summary>Throws <see cref="InvalidSettingException"/> naming the first bad setting.</summary>
     public void Validate()
     {

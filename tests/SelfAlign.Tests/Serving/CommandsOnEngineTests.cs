@@ -4,9 +4,9 @@ using Xunit;
 
 namespace SelfAlign.Tests.Serving;
 
-/// <summary><c>bench --engine URL</c> against a running server reproduces the local run: the same outcomes, scores within tolerance.</summary>
+/// <summary>Commands with <c>--engine URL</c> against a running server reproduce their local runs: the same samples, outcomes and scores (within tolerance).</summary>
 [Collection(ConsoleCollection.Name)]
-public sealed class BenchOnEngineTests(ServedModelFixture served) : IClassFixture<ServedModelFixture>, IDisposable
+public sealed class CommandsOnEngineTests(ServedModelFixture served) : IClassFixture<ServedModelFixture>, IDisposable
 {
     readonly string _dir = Directory.CreateTempSubdirectory("selfalign-bench-engine-").FullName;
 
@@ -37,5 +37,31 @@ public sealed class BenchOnEngineTests(ServedModelFixture served) : IClassFixtur
         Assert.Equal(JsonNode.Parse(File.ReadAllText(Path.Combine(local, "results.json")))!["overall"]!.ToJsonString(), results["overall"]!.ToJsonString());
         var manifest = JsonNode.Parse(File.ReadAllText(Path.Combine(remote, "manifest.json")))!;
         Assert.Equal("tiny", (string?)manifest["config"]!["engine"]!["model"]);
+    }
+
+    [Fact]
+    public void Generate_and_judge_on_the_server_reproduce_the_local_rows()
+    {
+        string prompts = Path.Combine(AppContext.BaseDirectory, "data", "seed", "prompts_sample.jsonl");
+        string engine = served.Server.Address.ToString();
+        var rows = new Dictionary<string, List<JsonNode>>();
+        foreach (var (name, extra) in new[] { ("local", new[] { "--dtype", "f32" }), ("remote", new[] { "--engine", engine }) })
+        {
+            string candidates = Path.Combine(_dir, $"{name}.jsonl"), judgments = Path.Combine(_dir, $"{name}-judged.jsonl");
+            var g = CliRunner.Run(["generate", "--model", served.Folder, "--prompts", prompts, "-n", "2", "--max-new-tokens", "8", "--temperature", "0.8",
+                "--top-k", "30", "--seed", "4", "--out", candidates, .. extra]);
+            Assert.True(g.Code == 0, g.Err);
+            // Keep four prompts' candidates to judge.
+            File.WriteAllLines(candidates, File.ReadAllLines(candidates).Take(8));
+            var j = CliRunner.Run(["judge", "--model", served.Folder, "--candidates", candidates, "--judge", "yesno", "--out", judgments, .. extra]);
+            Assert.True(j.Code == 0, j.Err);
+            rows[name] = [.. File.ReadAllLines(candidates).Concat(File.ReadAllLines(judgments)).Select(l => JsonNode.Parse(l)!)];
+        }
+        Assert.Equal(rows["local"].Count, rows["remote"].Count);
+        foreach (var (a, b) in rows["local"].Zip(rows["remote"]))
+            foreach (var (key, value) in a.AsObject())
+                if (value is JsonValue v && v.TryGetValue<double>(out double x) && key is "sum_logprob" or "score" or "p_yes" or "p_no")
+                    Assert.Equal(x, (double)b[key]!, 1e-3);
+                else Assert.Equal(value?.ToJsonString(), b[key]?.ToJsonString());
     }
 }
