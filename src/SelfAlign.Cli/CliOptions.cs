@@ -84,26 +84,6 @@ internal static class CliOptions
         return value >= min ? value : throw new UsageException($"{option.Name} must be at least {min}, got {value}");
     }
 
-    /// <summary>Inference servers to run on instead of loading the weights here.</summary>
-    public static Option<string[]> Engine() => new("--engine")
-    {
-        Description = "Run generation and judging on OpenAI-compatible servers (vLLM, selfalign serve) at this URL instead of loading the weights here; " +
-            "repeat for replicas. --model then supplies the tokenizer and chat template only. The API key, if any, is read from SELFALIGN_API_KEY.",
-        AllowMultipleArgumentsPerToken = false,
-    };
-
-    /// <summary>The model name the servers serve.</summary>
-    public static Option<string?> EngineModel() => new("--engine-model") { Description = "With --engine: the served model's name (default: the first the server lists)." };
-
-    /// <summary>The remote engine's options, or null without --engine.</summary>
-    public static Inference.Remote.RemoteEngineOptions? ParseEngine(ParseResult parse, Option<string[]> engine, Option<string?> model)
-    {
-        if (parse.GetValue(engine) is not { Length: > 0 } urls) return null;
-        var endpoints = urls.Select(u => Uri.TryCreate(u, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https" ? uri
-            : throw new UsageException($"--engine '{u}': give an http(s) URL such as http://127.0.0.1:8000")).ToArray();
-        return new Inference.Remote.RemoteEngineOptions { Endpoints = endpoints, Model = parse.GetValue(model) };
-    }
-
     /// <summary>What to do with a prompt that does not fit the model's positions.</summary>
     public static Option<string> LongPrompts() => new("--long-prompts")
     {

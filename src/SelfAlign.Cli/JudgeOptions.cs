@@ -25,10 +25,9 @@ internal sealed class JudgeOptions
     public readonly Option<string> DType = CliOptions.DType("Compute dtype: auto (bf16 where the CPU computes it natively, else f32), bf16, f32 or f16.");
     public readonly Option<DirectoryInfo?> Adapter = CliOptions.Adapter();
     public readonly Option<string[]> TemplateArgs = CliOptions.TemplateArgs();
-    public readonly Option<string[]> Engine = CliOptions.Engine();
-    public readonly Option<string?> EngineModel = CliOptions.EngineModel();
+    public readonly EngineCliOptions Engine = new();
 
-    public IEnumerable<Option> All => [Model, Adapter, Data, Format, Labels, Limit, Seed, SkipInvalid, BatchTokens, DType, TemplateArgs, Engine, EngineModel];
+    public IEnumerable<Option> All => [Model, Adapter, Data, Format, Labels, Limit, Seed, SkipInvalid, BatchTokens, DType, TemplateArgs, .. Engine.All];
 
     /// <summary>The chat-template variables given (name=value pairs).</summary>
     public Dictionary<string, System.Text.Json.JsonElement> ParseTemplateArgs(ParseResult parse) => CliOptions.ParseTemplateArgs(parse.GetValue(TemplateArgs));
@@ -36,7 +35,7 @@ internal sealed class JudgeOptions
     /// <summary>Checks the model folder's config and weight headers (with --engine, its tokenizer), before anything is written.</summary>
     public void CheckModel(ParseResult parse)
     {
-        if (CliOptions.ParseEngine(parse, Engine, EngineModel) is null) ModelFolder.Check(parse.GetRequiredValue(Model).FullName);
+        if (Engine.Parse(parse) is null) ModelFolder.Check(parse.GetRequiredValue(Model).FullName);
         else Text.Tokenizer.Load(parse.GetRequiredValue(Model).FullName);
     }
 
@@ -76,7 +75,7 @@ internal sealed class JudgeOptions
     /// <summary>The engine: the model loaded here, or the servers of --engine; the caller disposes it.</summary>
     public OpenedEngine LoadEngine(ParseResult parse, bool fastPath = true)
     {
-        var remote = CliOptions.ParseEngine(parse, Engine, EngineModel);
+        var remote = Engine.Parse(parse);
         if (remote is not null && parse.GetValue(Adapter) is not null) throw new UsageException("--adapter: with --engine the server holds the weights; load the adapter there");
         return Engines.Open(parse.GetRequiredValue(Model).FullName, remote,
             new LoadOptions(CliOptions.ParseDType(parse.GetValue(DType)!), Adapter: parse.GetValue(Adapter)?.FullName), new LocalModelOptions
@@ -89,7 +88,8 @@ internal sealed class JudgeOptions
     public System.Text.Json.Nodes.JsonNode? EngineRecord(ParseResult parse, OpenedEngine opened) => opened.Engine is Inference.Remote.RemoteLanguageModel remote
         ? new System.Text.Json.Nodes.JsonObject
         {
-            ["endpoints"] = new System.Text.Json.Nodes.JsonArray([.. parse.GetValue(Engine)!.Select(e => (System.Text.Json.Nodes.JsonNode?)e)]), ["model"] = remote.Model,
+            ["kind"] = parse.GetValue(Engine.Kind), ["endpoints"] = new System.Text.Json.Nodes.JsonArray([.. parse.GetValue(Engine.Urls)!.Select(e => (System.Text.Json.Nodes.JsonNode?)e)]),
+            ["model"] = remote.Model,
         }
         : null;
 }

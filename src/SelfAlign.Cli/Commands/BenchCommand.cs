@@ -37,8 +37,8 @@ internal static class BenchCommand
         var overwrite = CliOptions.Overwrite();
         var command = new Command("bench", "Measure a judge's accuracy on preference pairs (RewardBench / RM-Bench format), per subset, section and " +
             "category. Resumable: run the same command again and only the records not yet judged are judged; changed options are refused.");
-        foreach (var option in new Option[] { o.Model, o.Adapter, o.Data, output, judge, prompts, o.Format, o.Labels, categories, ties, preset, o.Limit, o.Seed,
-                     samples, temperature, topP, maxNew, eta, o.SkipInvalid, plainPath, o.BatchTokens, o.DType, o.TemplateArgs, o.Engine, o.EngineModel, overwrite })
+        foreach (var option in (Option[])[o.Model, o.Adapter, o.Data, output, judge, prompts, o.Format, o.Labels, categories, ties, preset, o.Limit, o.Seed,
+                     samples, temperature, topP, maxNew, eta, o.SkipInvalid, plainPath, o.BatchTokens, o.DType, o.TemplateArgs, .. o.Engine.All, overwrite])
             command.Options.Add(option);
         command.SetAction(parse =>
         {

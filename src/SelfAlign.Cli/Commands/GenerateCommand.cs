@@ -27,8 +27,7 @@ internal static class GenerateCommand
         var seed = new Option<ulong>("--seed") { Description = "Run seed; each prompt's samples depend only on it and the prompt id.", DefaultValueFactory = _ => 0 };
         var batch = new Option<int>("--batch-size") { Description = "Most sequences decoded together.", DefaultValueFactory = _ => 32 };
         var longPrompts = CliOptions.LongPrompts();
-        var engine = CliOptions.Engine();
-        var engineModel = CliOptions.EngineModel();
+        var engine = new EngineCliOptions();
         var noTemplate = new Option<bool>("--no-chat-template") { Description = "Feed 'prompt' strings to the model as they are." };
         var templateArgs = CliOptions.TemplateArgs();
         var dtype = CliOptions.DType("Compute dtype: auto (bf16 where the CPU computes it natively, else f32), bf16, f32 or f16.");
@@ -38,8 +37,9 @@ internal static class GenerateCommand
             "and only the missing rows are generated; changed options are refused.")
         {
             model, adapter, prompts, output, samples, temperature, topK, topP, minP, penalty, maxNew, stops, seed, longPrompts, noTemplate, templateArgs,
-            batch, dtype, engine, engineModel, overwrite,
+            batch, dtype, overwrite,
         };
+        foreach (var option in engine.All) command.Options.Add(option);
         command.SetAction(parse =>
         {
             CliOptions.Apply(parse);
@@ -56,7 +56,7 @@ internal static class GenerateCommand
             var job = new GenerateJob(parse.GetRequiredValue(model).FullName, parse.GetRequiredValue(prompts).FullName, parse.GetRequiredValue(output).FullName,
                 parse.GetValue(samples), sampling, parse.GetValue(seed), parse.GetValue(batch), parse.GetValue(noTemplate),
                 CliOptions.ParseTemplateArgs(parse.GetValue(templateArgs)), CliOptions.ParseDType(parse.GetValue(dtype)!), parse.GetValue(adapter)?.FullName,
-                CliOptions.ParseLongPrompts(parse.GetValue(longPrompts)!), parse.GetValue(overwrite), CliOptions.ParseEngine(parse, engine, engineModel));
+                CliOptions.ParseLongPrompts(parse.GetValue(longPrompts)!), parse.GetValue(overwrite), engine.Parse(parse));
             var summary = CliProgress.Run(progress => GenerateStage.Run(job, progress));
             Report(job, summary);
             return 0;

@@ -36,14 +36,13 @@ internal static class JudgeCommand
         var adapter = CliOptions.Adapter();
         var templateArgs = CliOptions.TemplateArgs();
         var overwrite = CliOptions.Overwrite();
-        var engine = CliOptions.Engine();
-        var engineModel = CliOptions.EngineModel();
+        var engine = new EngineCliOptions();
         var command = new Command("judge", "Let the model judge its own candidates: IPO yes/no, Self-Rewarding additive (0-5) or PSO pairwise. " +
             "Resumable: run the same command again and only the missing judgments are made; changed options are refused.")
         {
-            model, adapter, candidates, output, judge, prompts, category, format, samples, seed, tasks, program, batchTokens, dtype, templateArgs, engine, engineModel,
-            overwrite,
+            model, adapter, candidates, output, judge, prompts, category, format, samples, seed, tasks, program, batchTokens, dtype, templateArgs, overwrite,
         };
+        foreach (var option in engine.All) command.Options.Add(option);
         command.SetAction(parse =>
         {
             CliOptions.Apply(parse);
@@ -70,7 +69,7 @@ internal static class JudgeCommand
                 new CandidateJudgeOptions(kind, parse.GetValue(prompts)!, layout, parse.GetValue(category)!, parse.GetValue(samples), parse.GetValue(seed),
                     parse.GetValue(tasks)?.FullName, parse.GetValue(program)),
                 CliOptions.ParseDType(parse.GetValue(dtype)!), parse.GetValue(batchTokens), parse.GetValue(adapter)?.FullName, parse.GetValue(overwrite),
-                TemplateArgs: CliOptions.ParseTemplateArgs(parse.GetValue(templateArgs)), Engine: CliOptions.ParseEngine(parse, engine, engineModel));
+                TemplateArgs: CliOptions.ParseTemplateArgs(parse.GetValue(templateArgs)), Engine: engine.Parse(parse));
             int written = CliProgress.Run(progress => JudgeStage.Run(job, progress));
             CliConsole.Out().MarkupLine(written == 0 ? $"{Markup.Escape(job.Output)} is complete."
                 : $"wrote {written} judgments to [bold]{Markup.Escape(job.Output)}[/]");

@@ -5,6 +5,8 @@ public sealed record RemoteEngineOptions
 {
     /// <summary>The servers' base URLs (replicas of one model; with or without a trailing /v1).</summary>
     public required IReadOnlyList<Uri> Endpoints { get; init; }
+    /// <summary>Which API the servers speak.</summary>
+    public ServerKind Kind { get; init; } = ServerKind.Vllm;
     /// <summary>The model name sent in requests; null: the first model the first server lists.</summary>
     public string? Model { get; init; }
     /// <summary>The environment variable holding the API key sent as a Bearer token; none when unset or empty.</summary>
@@ -23,6 +25,7 @@ public sealed record RemoteEngineOptions
     /// <summary>What a run's manifest records of the servers: their URLs and the model asked for.</summary>
     public System.Text.Json.Nodes.JsonObject ManifestRecord() => new()
     {
+        ["kind"] = Kind.ToString().ToLowerInvariant(),
         ["endpoints"] = new System.Text.Json.Nodes.JsonArray([.. Endpoints.Select(e => (System.Text.Json.Nodes.JsonNode?)e.ToString())]), ["model"] = Model,
     };
 
