@@ -32,17 +32,20 @@ internal static class EvalCommand
         var templateArgs = CliOptions.TemplateArgs();
         var dtype = CliOptions.DType("Compute dtype: auto, bf16, f32 or f16.");
         var overwrite = CliOptions.Overwrite();
+        var engine = new EngineCliOptions();
         var command = new Command("ifeval", "IFEval as Google's reference scores it: the 25 verifiable instruction types checked strict and loose; " +
             "prompt- and instruction-level accuracy, their mean, and accuracy per instruction type. Resumable: run it again to continue.")
         {
             model, responses, data, output, limit, maxNew, longPrompts, templateArgs, dtype, overwrite,
         };
+        foreach (var option in engine.All) command.Options.Add(option);
         command.SetAction(parse =>
         {
             CliOptions.Apply(parse);
             var job = new IfEvalJob(parse.GetRequiredValue(output).FullName, parse.GetValue(model)?.FullName, parse.GetValue(responses)?.FullName,
                 parse.GetValue(data)?.FullName, parse.GetValue(limit), parse.GetValue(maxNew), CliOptions.ParseDType(parse.GetValue(dtype)!),
-                CliOptions.ParseTemplateArgs(parse.GetValue(templateArgs)), CliOptions.ParseLongPrompts(parse.GetValue(longPrompts)!), parse.GetValue(overwrite));
+                CliOptions.ParseTemplateArgs(parse.GetValue(templateArgs)), CliOptions.ParseLongPrompts(parse.GetValue(longPrompts)!), parse.GetValue(overwrite),
+                engine.Parse(parse));
             var scores = CliProgress.Run(progress => IfEvalStage.Run(job, progress));
             var table = new Table().Border(TableBorder.Rounded).AddColumn("accuracy").AddColumn("strict %").AddColumn("loose %");
             table.AddRow("prompt level", $"{100 * scores.Strict.PromptLevel:F1}", $"{100 * scores.Loose.PromptLevel:F1}");
@@ -69,17 +72,20 @@ internal static class EvalCommand
         var templateArgs = CliOptions.TemplateArgs();
         var dtype = CliOptions.DType("Compute dtype: auto, bf16, f32 or f16.");
         var overwrite = CliOptions.Overwrite();
+        var engine = new EngineCliOptions();
         var command = new Command("bbh", "BIG-Bench Hard zero-shot as lm-evaluation-harness runs it: greedy answers to \"Q: ...\\nA:\", exact match of the " +
             "raw answer (strict-match) and of the answer each task's filter extracts (flexible-extract), per task and overall. Resumable: run it again to continue.")
         {
             model, data, tasks, output, limit, maxNew, chat, longPrompts, templateArgs, dtype, overwrite,
         };
+        foreach (var option in engine.All) command.Options.Add(option);
         command.SetAction(parse =>
         {
             CliOptions.Apply(parse);
             var job = new BbhJob(parse.GetRequiredValue(model).FullName, parse.GetRequiredValue(output).FullName, parse.GetValue(data)?.FullName,
                 parse.GetValue(tasks) ?? [], parse.GetValue(limit), parse.GetValue(maxNew), parse.GetValue(chat), CliOptions.ParseDType(parse.GetValue(dtype)!),
-                CliOptions.ParseTemplateArgs(parse.GetValue(templateArgs)), CliOptions.ParseLongPrompts(parse.GetValue(longPrompts)!), parse.GetValue(overwrite));
+                CliOptions.ParseTemplateArgs(parse.GetValue(templateArgs)), CliOptions.ParseLongPrompts(parse.GetValue(longPrompts)!), parse.GetValue(overwrite),
+                engine.Parse(parse));
             var accuracy = CliProgress.Run(progress => BbhStage.Run(job, progress));
             var table = new Table().Border(TableBorder.Rounded).AddColumn("task").AddColumn("questions").AddColumn("flexible-extract %").AddColumn("strict-match %");
             foreach (var a in accuracy) table.AddRow(Markup.Escape(a.Task), a.Count.ToString(), $"{100 * a.Flexible:F1}", $"{100 * a.Strict:F1}");
@@ -104,16 +110,18 @@ internal static class EvalCommand
         var limit = new Option<int>("--limit") { Description = "The first N questions (0: all).", DefaultValueFactory = _ => 0 };
         var dtype = CliOptions.DType("Compute dtype: auto, bf16, f32 or f16.");
         var overwrite = CliOptions.Overwrite();
+        var engine = new EngineCliOptions();
         var command = new Command("choice", "Log-likelihood multiple choice as lm-evaluation-harness scores it: acc (the most likely choice) and " +
             "acc_norm (the most likely per character), overall and per category. Resumable: run it again to continue.")
         {
             model, data, output, delimiter, limit, dtype, overwrite,
         };
+        foreach (var option in engine.All) command.Options.Add(option);
         command.SetAction(parse =>
         {
             CliOptions.Apply(parse);
             var job = new ChoiceJob(parse.GetRequiredValue(model).FullName, parse.GetRequiredValue(data).FullName, parse.GetRequiredValue(output).FullName,
-                parse.GetValue(delimiter)!, parse.GetValue(limit), CliOptions.ParseDType(parse.GetValue(dtype)!), parse.GetValue(overwrite));
+                parse.GetValue(delimiter)!, parse.GetValue(limit), CliOptions.ParseDType(parse.GetValue(dtype)!), parse.GetValue(overwrite), engine.Parse(parse));
             var accuracy = CliProgress.Run(progress => ChoiceStage.Run(job, progress));
             var table = new Table().Border(TableBorder.Rounded).AddColumn("part").AddColumn("questions").AddColumn("acc %").AddColumn("acc_norm %");
             foreach (var a in accuracy) table.AddRow(Markup.Escape(a.Name), a.Count.ToString(), $"{100 * a.Acc:F1}", $"{100 * a.AccNorm:F1}");
@@ -143,18 +151,21 @@ internal static class EvalCommand
         var templateArgs = CliOptions.TemplateArgs();
         var dtype = CliOptions.DType("Compute dtype: auto, bf16, f32 or f16.");
         var overwrite = CliOptions.Overwrite();
+        var engine = new EngineCliOptions();
         var command = new Command("mtbench", "MT-Bench single-answer grading as FastChat does it: the policy answers each question's turns at its " +
             "category's temperature, the judge rates each answer 1 to 10 with FastChat's prompts (math, reasoning and coding against reference answers). " +
             "Resumable: run it again to continue.")
         {
             model, data, judge, output, turns, limit, maxNew, judgeMaxNew, seed, templateArgs, dtype, overwrite,
         };
+        foreach (var option in engine.All) command.Options.Add(option);
         command.SetAction(parse =>
         {
             CliOptions.Apply(parse);
             var job = new MtBenchJob(parse.GetRequiredValue(model).FullName, parse.GetRequiredValue(data).FullName, parse.GetRequiredValue(output).FullName,
                 parse.GetValue(judge)?.FullName, parse.GetValue(turns), parse.GetValue(limit), parse.GetValue(maxNew), parse.GetValue(judgeMaxNew),
-                parse.GetValue(seed), CliOptions.ParseDType(parse.GetValue(dtype)!), CliOptions.ParseTemplateArgs(parse.GetValue(templateArgs)), parse.GetValue(overwrite));
+                parse.GetValue(seed), CliOptions.ParseDType(parse.GetValue(dtype)!), CliOptions.ParseTemplateArgs(parse.GetValue(templateArgs)), parse.GetValue(overwrite),
+                engine.Parse(parse));
             var scores = CliProgress.Run(progress => MtBenchStage.Run(job, progress));
             var table = new Table().Border(TableBorder.Rounded).AddColumn("part").AddColumn("mean rating").AddColumn("rated").AddColumn("no rating");
             void Row(string name, IEnumerable<MtBenchScore> part)
@@ -190,12 +201,14 @@ internal static class EvalCommand
         var templateArgs = CliOptions.TemplateArgs();
         var dtype = CliOptions.DType("Compute dtype: auto, bf16, f32 or f16.");
         var overwrite = CliOptions.Overwrite();
+        var engine = new EngineCliOptions();
         var command = new Command("winrate", "Head to head: A and B answer every prompt, the judge compares each pair with the pairwise prompt in both " +
             "orders, and a win or loss counts only when both orders agree (else a tie). Prints win / tie / loss with 95% intervals, the win rate " +
             "with ties half, the judge's mean preference, AlpacaEval's length-controlled win rate, and mean lengths. Resumable: run it again to continue.")
         {
             model, against, referenceField, judge, prompts, promptField, output, limit, temperature, maxNew, seed, format, templateArgs, dtype, overwrite,
         };
+        foreach (var option in engine.All) command.Options.Add(option);
         command.SetAction(parse =>
         {
             CliOptions.Apply(parse);
@@ -209,7 +222,7 @@ internal static class EvalCommand
                 parse.GetValue(against)?.FullName, parse.GetValue(referenceField), parse.GetValue(judge)?.FullName,
                 new SamplingOptions { Temperature = parse.GetValue(temperature), MaxNewTokens = parse.GetValue(maxNew) }, parse.GetValue(seed),
                 parse.GetValue(limit), CliOptions.ParseDType(parse.GetValue(dtype)!), CliOptions.ParseTemplateArgs(parse.GetValue(templateArgs)), layout,
-                parse.GetValue(overwrite), parse.GetValue(promptField));
+                parse.GetValue(overwrite), parse.GetValue(promptField), engine.Parse(parse));
             var h = CliProgress.Run(progress => WinRateStage.Run(job, progress));
             var table = new Table().Border(TableBorder.Rounded).AddColumn("outcome for A").AddColumn("prompts").AddColumn("% [[95% CI]]");
             foreach (var (name, count) in new[] { ("win", h.Wins), ("tie", h.Ties), ("loss", h.Losses) })

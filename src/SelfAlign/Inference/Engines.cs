@@ -16,6 +16,13 @@ public sealed record OpenedEngine(ILanguageModel Engine, IDisposable Owner) : ID
 /// <summary>Opens the engine a command runs on: the model folder loaded here, or inference servers.</summary>
 public static class Engines
 {
+    /// <summary>Checks a model folder before anything is written: its weights here, or (for servers) its tokenizer.</summary>
+    public static void Check(string modelFolder, RemoteEngineOptions? remote)
+    {
+        if (remote is null) ModelFolder.Check(modelFolder);
+        else Tokenizer.Load(modelFolder);
+    }
+
     /// <summary>
     /// With <paramref name="remote"/>, an engine on those servers that reads only the tokenizer and
     /// chat template of <paramref name="modelFolder"/>; otherwise the folder's weights loaded here.

@@ -23,9 +23,10 @@ namespace SelfAlign.Pipeline;
 /// <param name="TemplateArgs">Chat-template variables.</param>
 /// <param name="LongPrompts">What to do with a prompt longer than the model's context.</param>
 /// <param name="Overwrite">Start over in an output folder this command did not write.</param>
+/// <param name="Engine">Inference servers the model answers on (the folder then supplies the tokenizer only); null: local.</param>
 public sealed record BbhJob(string Model, string Output, string? Data = null, IReadOnlyList<string>? Tasks = null, int Limit = 0, int MaxNewTokens = 256,
     bool ChatTemplate = false, ScalarType? DType = null, IReadOnlyDictionary<string, JsonElement>? TemplateArgs = null,
-    LongPromptPolicy LongPrompts = LongPromptPolicy.Refuse, bool Overwrite = false)
+    LongPromptPolicy LongPrompts = LongPromptPolicy.Refuse, bool Overwrite = false, Inference.Remote.RemoteEngineOptions? Engine = null)
 {
     /// <summary>Throws <see cref="InvalidSettingException"/> naming the first bad setting.</summary>
     public void Validate()
@@ -61,7 +62,7 @@ public static class BbhStage
         var suite = Bbh.Load(settings);
         var tasks = job.Tasks is { Count: > 0 } chosen ? chosen : suite.Tasks;
         var items = suite.Read(folder, tasks, job.Limit);
-        ModelFolder.Check(job.Model);
+        Inference.Engines.Check(job.Model, job.Engine);
         OutputGuard.ClaimFolder(job.Output, "eval bbh", [new("BBH data", folder), new("model", job.Model)], job.Overwrite);
         Directory.CreateDirectory(job.Output);
         RunManifest.WriteOrCheck(Path.Combine(job.Output, OutputGuard.FolderManifest), "eval bbh", new JsonObject
@@ -69,7 +70,7 @@ public static class BbhStage
             ["model"] = job.Model, ["data"] = job.Data ?? "shipped: data/bbh", ["settings_sha256"] = RunManifest.FileSha256(settings),
             ["tasks"] = new JsonArray([.. tasks.Select(t => (JsonNode?)t)]), ["limit"] = job.Limit, ["max_new_tokens"] = job.MaxNewTokens,
             ["chat_template"] = job.ChatTemplate, ["decoding"] = "greedy", ["dtype"] = (job.DType ?? ComputeDType.Fastest).ToString(),
-        }.WithTemplateArgs(job.TemplateArgs));
+        }.WithTemplateArgs(job.TemplateArgs).WithEngine(job.Engine?.ManifestRecord()));
 
         string prompts = Path.Combine(job.Output, "responses.prompts.jsonl"), output = Path.Combine(job.Output, "responses.jsonl");
         AtomicFile.WriteAllText(prompts, string.Concat(items.Select(i => (job.ChatTemplate
@@ -77,7 +78,7 @@ public static class BbhStage
             : new JsonObject { ["id"] = i.Id, ["prompt"] = suite.Prompt(i) }).ToJsonString(JsonlAppender.RowOptions) + "\n")));
         var sampling = new SamplingOptions { Temperature = 0, MaxNewTokens = job.MaxNewTokens, StopStrings = suite.Until };
         GenerateStage.Run(new GenerateJob(job.Model, prompts, output, 1, sampling, 0, NoTemplate: !job.ChatTemplate, TemplateArgs: job.TemplateArgs,
-            DType: job.DType, LongPrompts: job.LongPrompts), progress);
+            DType: job.DType, LongPrompts: job.LongPrompts, Engine: job.Engine), progress);
         var texts = Candidates.Read(output).ToDictionary(g => g.PromptId, g => g.Samples[0].Text);
 
         var scores = items.Select(i => suite.Score(i, suite.Cut(texts[i.Id]))).ToList();

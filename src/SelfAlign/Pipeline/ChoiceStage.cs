@@ -20,7 +20,9 @@ namespace SelfAlign.Pipeline;
 /// <param name="Limit">The first this many questions (0: all).</param>
 /// <param name="DType">Compute dtype; null: <see cref="ComputeDType.Fastest"/>.</param>
 /// <param name="Overwrite">Start over in an output folder this command did not write.</param>
-public sealed record ChoiceJob(string Model, string Data, string Output, string Delimiter = " ", int Limit = 0, ScalarType? DType = null, bool Overwrite = false);
+/// <param name="Engine">Inference servers that score the choices (the folder then supplies the tokenizer only; they must report prompt log-probabilities); null: local.</param>
+public sealed record ChoiceJob(string Model, string Data, string Output, string Delimiter = " ", int Limit = 0, ScalarType? DType = null, bool Overwrite = false,
+    Inference.Remote.RemoteEngineOptions? Engine = null);
 
 /// <summary>Accuracy by raw and by length-normalized log-likelihood, overall and per category.</summary>
 /// <param name="Name">The category, or "overall".</param>
@@ -49,22 +51,22 @@ public static class ChoiceStage
         if (job.Limit < 0) throw new InvalidSettingException("limit", $"must be >= 0 (0: all), got {job.Limit}");
         var items = MultipleChoice.Read(job.Data);
         if (job.Limit > 0) items = [.. items.Take(job.Limit)];
-        ModelFolder.Check(job.Model);
+        Engines.Check(job.Model, job.Engine);
         OutputGuard.ClaimFolder(job.Output, "eval choice", [new("questions", job.Data), new("model", job.Model)], job.Overwrite);
         Directory.CreateDirectory(job.Output);
         RunManifest.WriteOrCheck(Path.Combine(job.Output, OutputGuard.FolderManifest), "eval choice", new JsonObject
         {
             ["model"] = job.Model, ["data"] = job.Data, ["data_sha256"] = RunManifest.FileSha256(job.Data), ["delimiter"] = job.Delimiter,
             ["limit"] = job.Limit, ["dtype"] = (job.DType ?? ComputeDType.Fastest).ToString(),
-        });
+        }.WithEngine(job.Engine?.ManifestRecord()));
 
         using var appender = JsonlAppender.Open(Path.Combine(job.Output, "items.jsonl"));
         var scored = appender.Existing.ToDictionary(r => r.String("id"), r => r.Field("logprobs").EnumerateArray().Select(x => x.GetDouble()).ToArray());
         var todo = items.Where(it => !scored.ContainsKey(it.Id)).ToList();
         if (todo.Count > 0)
         {
-            using var weights = ModelFolder.Load(job.Model, new LoadOptions(job.DType));
-            var model = new LocalLanguageModel(weights, Tokenizer.Load(job.Model));
+            using var opened = Engines.Open(job.Model, job.Engine, new LoadOptions(job.DType), new LocalModelOptions());
+            var model = opened.Engine;
             var task = progress.Begin("scoring choices", items.Sum(it => it.Choices.Count));
             task.Increment(items.Where(it => scored.ContainsKey(it.Id)).Sum(it => it.Choices.Count));
             foreach (var batch in todo.Chunk(32))

@@ -22,9 +22,10 @@ namespace SelfAlign.Pipeline;
 /// <param name="TemplateArgs">Chat-template variables.</param>
 /// <param name="LongPrompts">What to do with a prompt longer than the model's context.</param>
 /// <param name="Overwrite">Start over in an output folder this command did not write.</param>
+/// <param name="Engine">Inference servers the model answers on (the folder then supplies the tokenizer only); null: local.</param>
 public sealed record IfEvalJob(string Output, string? Model = null, string? Responses = null, string? Data = null, int Limit = 0, int MaxNewTokens = 1280,
     ScalarType? DType = null, IReadOnlyDictionary<string, JsonElement>? TemplateArgs = null, LongPromptPolicy LongPrompts = LongPromptPolicy.Refuse,
-    bool Overwrite = false)
+    bool Overwrite = false, Inference.Remote.RemoteEngineOptions? Engine = null)
 {
     /// <summary>Throws <see cref="InvalidSettingException"/> naming the first bad setting.</summary>
     public void Validate()
@@ -52,7 +53,7 @@ public static class IfEvalStage
         job.Validate();
         string data = job.Data ?? IfEval.ShippedData;
         var items = IfEval.Read(data);
-        if (job.Model is not null) ModelFolder.Check(job.Model);
+        if (job.Model is not null) Inference.Engines.Check(job.Model, job.Engine);
         var given = job.Responses is null ? null : ReadResponses(job.Responses, items);
         if (given is not null) items = [.. items.Where(i => given.ContainsKey(i.Prompt))];
         if (job.Limit > 0) items = [.. items.Take(job.Limit)];
@@ -63,7 +64,7 @@ public static class IfEvalStage
             ["model"] = job.Model, ["responses"] = job.Responses, ["data"] = job.Data ?? "shipped: data/ifeval/input_data.jsonl", ["data_sha256"] = RunManifest.FileSha256(data),
             ["responses_sha256"] = job.Responses is null ? null : RunManifest.FileSha256(job.Responses), ["limit"] = job.Limit,
             ["max_new_tokens"] = job.MaxNewTokens, ["decoding"] = "greedy", ["dtype"] = (job.DType ?? ComputeDType.Fastest).ToString(),
-        }.WithTemplateArgs(job.TemplateArgs));
+        }.WithTemplateArgs(job.TemplateArgs).WithEngine(job.Engine?.ManifestRecord()));
 
         var responses = given ?? Generate(job, items, progress);
         var bar = progress.Begin("checking instructions", items.Count);
@@ -107,7 +108,7 @@ public static class IfEvalStage
             ["messages"] = new JsonArray(new JsonObject { ["role"] = "user", ["content"] = i.Prompt }),
         }.ToJsonString(JsonlAppender.RowOptions) + "\n")));
         GenerateStage.Run(new GenerateJob(job.Model!, prompts, output, 1, new SamplingOptions { Temperature = 0, MaxNewTokens = job.MaxNewTokens }, 0,
-            TemplateArgs: job.TemplateArgs, DType: job.DType, LongPrompts: job.LongPrompts), progress);
+            TemplateArgs: job.TemplateArgs, DType: job.DType, LongPrompts: job.LongPrompts, Engine: job.Engine), progress);
         var texts = Candidates.Read(output).ToDictionary(g => g.PromptId, g => g.Samples[0].Text);
         return items.ToDictionary(i => i.Prompt, i => texts[i.Key.ToString(CultureInfo.InvariantCulture)], StringComparer.Ordinal);
     }

@@ -24,8 +24,10 @@ namespace SelfAlign.Pipeline;
 /// <param name="DType">Compute dtype; null: <see cref="ComputeDType.Fastest"/>.</param>
 /// <param name="TemplateArgs">Chat-template variables of the policy and the judge.</param>
 /// <param name="Overwrite">Start over in an output folder this command did not write.</param>
+/// <param name="Engine">Inference servers the policy answers on (and judges on, when it is its own judge); null: local.</param>
 public sealed record MtBenchJob(string Model, string Data, string Output, string? Judge = null, int Turns = 2, int Limit = 0, int MaxNewTokens = 1024,
-    int JudgeMaxNewTokens = 2048, ulong Seed = 0, ScalarType? DType = null, IReadOnlyDictionary<string, JsonElement>? TemplateArgs = null, bool Overwrite = false)
+    int JudgeMaxNewTokens = 2048, ulong Seed = 0, ScalarType? DType = null, IReadOnlyDictionary<string, JsonElement>? TemplateArgs = null, bool Overwrite = false,
+    Inference.Remote.RemoteEngineOptions? Engine = null)
 {
     /// <summary>Throws <see cref="InvalidSettingException"/> naming the first bad setting.</summary>
     public void Validate()
@@ -55,7 +57,8 @@ public static class MtBenchStage
         var questions = MtBench.Read(questionsFile, File.Exists(referencesFile) ? referencesFile : null);
         if (job.Limit > 0) questions = [.. questions.Take(job.Limit)];
         var prompts = MtBench.ReadPrompts(promptsFile);
-        foreach (string model in new[] { job.Model, job.Judge }.OfType<string>()) ModelFolder.Check(model);
+        Inference.Engines.Check(job.Model, job.Engine);
+        if (job.Judge is not null) ModelFolder.Check(job.Judge);
         OutputGuard.ClaimFolder(job.Output, "eval mtbench", [new("MT-Bench data", job.Data), new("model", job.Model), new("judge", job.Judge)], job.Overwrite);
         Directory.CreateDirectory(job.Output);
         RunManifest.WriteOrCheck(Path.Combine(job.Output, OutputGuard.FolderManifest), "eval mtbench", new JsonObject
@@ -64,7 +67,7 @@ public static class MtBenchStage
             ["judge_prompts_sha256"] = RunManifest.FileSha256(promptsFile), ["turns"] = job.Turns, ["limit"] = job.Limit,
             ["max_new_tokens"] = job.MaxNewTokens, ["judge_max_new_tokens"] = job.JudgeMaxNewTokens, ["seed"] = job.Seed,
             ["dtype"] = (job.DType ?? ComputeDType.Fastest).ToString(),
-        }.WithTemplateArgs(job.TemplateArgs));
+        }.WithTemplateArgs(job.TemplateArgs).WithEngine(job.Engine?.ManifestRecord()));
 
         var answers = questions.ToDictionary(q => q.Id, _ => new List<string>());
         for (int turn = 1; turn <= job.Turns; turn++)
@@ -127,7 +130,8 @@ public static class MtBenchStage
         Directory.CreateDirectory(Path.GetDirectoryName(stem)!);
         AtomicFile.WriteAllText(prompts, string.Concat(rows.Select(r => new JsonObject { ["id"] = r.Id, ["messages"] = r.Messages.DeepClone() }
             .ToJsonString(JsonlAppender.RowOptions) + "\n")));
-        GenerateStage.Run(new GenerateJob(model, prompts, output, 1, sampling, job.Seed, TemplateArgs: job.TemplateArgs, DType: job.DType), progress);
+        GenerateStage.Run(new GenerateJob(model, prompts, output, 1, sampling, job.Seed, TemplateArgs: job.TemplateArgs, DType: job.DType,
+            Engine: model == job.Model ? job.Engine : null), progress);
         var texts = Candidates.Read(output).ToDictionary(g => g.PromptId, g => g.Samples[0].Text);
         return rows.Select(r => (r.Id, texts[r.Id]));
     }

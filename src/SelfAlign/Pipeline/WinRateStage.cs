@@ -26,10 +26,11 @@ namespace SelfAlign.Pipeline;
 /// <param name="TemplateArgs">Chat-template variables of the policies and the judge.</param>
 /// <param name="Format">The judge's layout.</param>
 /// <param name="Overwrite">Start over in an output folder this command did not write.</param>
+/// <param name="Engine">Inference servers policy A answers on (and judges on, when it is the judge); null: local.</param>
 /// <param name="PromptField">A field of each row holding the prompt text, read instead of <c>prompt</c> or <c>messages</c> (e.g. AlpacaEval's <c>instruction</c>).</param>
 public sealed record WinRateJob(string Model, string Prompts, string Output, string? Against = null, string? ReferenceField = null, string? Judge = null,
     SamplingOptions? Sampling = null, ulong Seed = 0, int Limit = 0, ScalarType? DType = null, IReadOnlyDictionary<string, JsonElement>? TemplateArgs = null,
-    JudgeFormat Format = JudgeFormat.Chat, bool Overwrite = false, string? PromptField = null)
+    JudgeFormat Format = JudgeFormat.Chat, bool Overwrite = false, string? PromptField = null, Inference.Remote.RemoteEngineOptions? Engine = null)
 {
     /// <summary>The sampling in effect.</summary>
     public SamplingOptions EffectiveSampling => Sampling ?? new SamplingOptions { Temperature = 0, MaxNewTokens = 512 };
@@ -61,7 +62,8 @@ public static class WinRateStage
         if (job.Limit > 0) read = [.. read.Take(job.Limit)];
         var rows = read.Select(r => r.Row).ToList();
         var references = job.ReferenceField is { } field ? References(job.Prompts, rows, field) : null;
-        foreach (string model in new[] { job.Model, job.Against, job.Judge }.OfType<string>()) ModelFolder.Check(model);
+        Inference.Engines.Check(job.Model, job.Engine);
+        foreach (string model in new[] { job.Against, job.Judge }.OfType<string>()) ModelFolder.Check(model);
         OutputGuard.ClaimFolder(job.Output, "eval winrate", [new("prompts", job.Prompts), new("model", job.Model), new("model B", job.Against), new("judge", job.Judge)],
             job.Overwrite);
         Directory.CreateDirectory(job.Output);
@@ -71,7 +73,7 @@ public static class WinRateStage
             ["prompts"] = job.Prompts, ["prompts_sha256"] = RunManifest.FileSha256(job.Prompts), ["prompt_field"] = job.PromptField, ["limit"] = job.Limit,
             ["sampling"] = JsonSerializer.SerializeToNode(job.EffectiveSampling), ["seed"] = job.Seed, ["format"] = job.Format.ToString(),
             ["dtype"] = (job.DType ?? ComputeDType.Fastest).ToString(),
-        }.WithTemplateArgs(job.TemplateArgs));
+        }.WithTemplateArgs(job.TemplateArgs).WithEngine(job.Engine?.ManifestRecord()));
 
         string prompts = Path.Combine(job.Output, "prompts.jsonl");
         AtomicFile.WriteAllText(prompts, string.Concat(read.Select(r => r.Line + "\n")));
@@ -118,7 +120,8 @@ public static class WinRateStage
     static Dictionary<string, Candidate> Respond(WinRateJob job, string model, string prompts, string file, IStageProgress progress)
     {
         string output = Path.Combine(job.Output, file);
-        GenerateStage.Run(new GenerateJob(model, prompts, output, 1, job.EffectiveSampling, job.Seed, TemplateArgs: job.TemplateArgs, DType: job.DType), progress);
+        GenerateStage.Run(new GenerateJob(model, prompts, output, 1, job.EffectiveSampling, job.Seed, TemplateArgs: job.TemplateArgs, DType: job.DType,
+            Engine: model == job.Model ? job.Engine : null), progress);
         return Candidates.Read(output).ToDictionary(g => g.PromptId, g => g.Samples[0]);
     }
 
@@ -132,8 +135,8 @@ public static class WinRateStage
         if (todo.Count > 0)
         {
             string folder = job.Judge ?? job.Model;
-            using var weights = ModelFolder.Load(folder, new LoadOptions(job.DType));
-            var judge = new PairwiseJudge(new LocalLanguageModel(weights, Tokenizer.Load(folder), new LocalModelOptions { TemplateVariables = job.TemplateArgs }), job.Format);
+            using var opened = Engines.Open(folder, folder == job.Model ? job.Engine : null, new LoadOptions(job.DType), new LocalModelOptions { TemplateVariables = job.TemplateArgs });
+            var judge = new PairwiseJudge(opened.Engine, job.Format);
             var task = progress.Begin("judging head to head", rows.Count);
             task.Increment(done.Count);
             foreach (var chunk in todo.Chunk(16))

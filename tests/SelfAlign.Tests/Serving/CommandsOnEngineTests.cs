@@ -64,4 +64,35 @@ public sealed class CommandsOnEngineTests(ServedModelFixture served) : IClassFix
                     Assert.Equal(x, (double)b[key]!, 1e-3);
                 else Assert.Equal(value?.ToJsonString(), b[key]?.ToJsonString());
     }
+
+    [Fact]
+    public void Evaluations_on_the_server_reproduce_the_local_results()
+    {
+        string engine = served.Server.Address.ToString();
+        string choices = Path.Combine(_dir, "choice.jsonl");
+        File.WriteAllLines(choices, [
+            "{\"id\": \"q1\", \"context\": \"The sky is\", \"choices\": [\"blue\", \"green\"], \"answer\": 0}",
+            "{\"id\": \"q2\", \"context\": \"Two plus two is\", \"choices\": [\"four\", \"five\", \"six\"], \"answer\": 0}"]);
+        string[][] runs =
+        [
+            ["eval", "ifeval", "--limit", "4", "--max-new-tokens", "8"],
+            ["eval", "bbh", "--task", "navigate", "--limit", "2", "--max-new-tokens", "8"],
+            ["eval", "choice", "--data", choices],
+        ];
+        foreach (var run in runs)
+        {
+            string local = Path.Combine(_dir, $"{run[1]}-local"), remote = Path.Combine(_dir, $"{run[1]}-remote");
+            var a = CliRunner.Run([.. run, "--model", served.Folder, "--dtype", "f32", "--out", local]);
+            Assert.True(a.Code == 0, a.Err);
+            var b = CliRunner.Run([.. run, "--model", served.Folder, "--engine", engine, "--out", remote]);
+            Assert.True(b.Code == 0, b.Err);
+            string file = run[1] switch { "ifeval" => "eval_results_loose.jsonl", _ => "items.jsonl" };
+            var (near, far) = (File.ReadAllLines(Path.Combine(local, file)), File.ReadAllLines(Path.Combine(remote, file)));
+            Assert.Equal(near.Length, far.Length);
+            foreach (var (x, y) in near.Zip(far))
+                if (run[1] == "choice")
+                    foreach (var (p, q) in JsonNode.Parse(x)!["logprobs"]!.AsArray().Zip(JsonNode.Parse(y)!["logprobs"]!.AsArray())) Assert.Equal((double)p!, (double)q!, 1e-3);
+                else Assert.Equal(x, y);
+        }
+    }
 }
