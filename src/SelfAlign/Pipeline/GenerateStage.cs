@@ -102,7 +102,7 @@ public static class GenerateStage
                      {
                          tokens += produced;
                          task.Increment(produced);
-                         task.Describe($"generating {tokens / Math.Max(1e-9, clock.Elapsed.TotalSeconds):F1} tok/s");
+                         task.Describe($"generating {tokens / Math.Max(1e-9, clock.Elapsed.TotalSeconds):F1} tok/s{(remote is null ? "" : $" [{remote.Pool.Summary()}]")}");
                      }))
         {
             var row = rows[pending[c.Request].Row];

@@ -147,7 +147,7 @@ public static class JudgeStage
                 foreach (var row in Judge(engine, units, o, prompts, categoryOf)) output.Append(row);
                 finished += units.Count;
                 task.Increment(units.Count);
-                task.Describe($"judging ({o.Kind}) {finished / clock.Elapsed.TotalSeconds:F2}/s");
+                task.Describe($"judging ({o.Kind}) {finished / clock.Elapsed.TotalSeconds:F2}/s{(remote is null ? "" : $" [{remote.Pool.Summary()}]")}");
             }
             return total;
         });

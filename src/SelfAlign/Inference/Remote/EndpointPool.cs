@@ -37,6 +37,7 @@ public sealed class EndpointPool : IDisposable
     readonly Endpoint[] _endpoints;
     readonly HttpClient _http;
     readonly string? _apiKey;
+    readonly Stopwatch _clock = Stopwatch.StartNew();
 
     /// <summary>A pool over <see cref="RemoteEngineOptions.Endpoints"/>; <paramref name="handler"/> replaces the HTTP stack (tests).</summary>
     public EndpointPool(RemoteEngineOptions options, HttpMessageHandler? handler = null)
@@ -58,6 +59,11 @@ public sealed class EndpointPool : IDisposable
         return [.. _endpoints.Select(e => new EndpointStats(e.Root, Interlocked.Read(ref e.Succeeded), Interlocked.Read(ref e.Failed), e.InFlight,
             TimeSpan.FromTicks(Interlocked.Read(ref e.Ticks)).TotalSeconds, e.DownUntil > now))];
     }
+
+    /// <summary>A line for the progress display: each server's answered requests, their rate since the pool started, and its failures.</summary>
+    public string Summary() => string.Join("; ", Stats().Select(s =>
+        $"{s.Endpoint.Authority} {s.Succeeded} ok ({s.Succeeded / Math.Max(1e-9, _clock.Elapsed.TotalSeconds):F1}/s)" +
+        $"{(s.Failed > 0 ? $", {s.Failed} failed" : "")}{(s.Down ? ", resting" : "")}"));
 
     /// <summary>The base URL without a trailing slash or /v1.</summary>
     static Uri Root(Uri endpoint)
