@@ -65,6 +65,39 @@ public sealed class LoraTests : IDisposable
     }
 
     [Fact]
+    public void A_stacked_adapter_on_the_base_equals_the_adapters_merged_in_turn()
+    {
+        // Iteration 1 adapts q and v (rsLoRA), iteration 2 adapts every projection with another rank.
+        using var sequential = TestModels.Random(TestModels.Tiny("llama"));
+        using var stackedModel = TestModels.Random(TestModels.Tiny("llama"));
+        using var first = LoraAdapter.Create(sequential.Config, new LoraConfig(4, 8, 0, ["q_proj", "v_proj"], UseRsLora: true), seed: 5);
+        using var second = LoraAdapter.Create(sequential.Config, new LoraConfig(2, 6, 0), seed: 6);
+        Randomize(first);
+        Randomize(second);
+        first.MergeInto(sequential);
+        second.MergeInto(sequential);
+        using var stacked = AdapterStack.Stack([first, second]);
+        Assert.Equal(6, stacked.Config.Rank);
+        Assert.Equal(1, stacked.Config.Scale);
+        string dir = Directory.CreateTempSubdirectory("selfalign-stack-").FullName;
+        try
+        {
+            // Through the PEFT files, as a server would read it.
+            PeftAdapter.Save(stacked, dir, null);
+            using var reloaded = PeftAdapter.Load(dir, stackedModel.Config);
+            reloaded.MergeInto(stackedModel);
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+        using var ids = Ids(sequential);
+        using var a = sequential.Forward(ids);
+        using var b = stackedModel.Forward(ids);
+        Assert.True(TestModels.MaxAbsDiff(a, b) < 1e-4, $"{TestModels.MaxAbsDiff(a, b)}");
+    }
+
+    [Fact]
     public void PeftExportReloadsToIdenticalLogits()
     {
         using var model = TestModels.Random(TestModels.Tiny("llama"));
