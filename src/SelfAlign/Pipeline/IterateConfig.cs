@@ -46,6 +46,9 @@ public sealed record IterateConfig
     /// <summary>Prompts the model writes for each iteration (self-instruction creation), added to the pool's slice; left out of the manifest when absent.</summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public SelfInstructSection? SelfInstruct { get; init; }
+    /// <summary>Inference servers that generate and judge, each iteration's adapter loaded onto them; left out of the manifest when absent.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public EngineSection? Engine { get; init; }
     /// <summary>
     /// Chat-template variables every stage renders with (e.g. <c>{"enable_thinking": false}</c> for
     /// Qwen3), so a candidate is judged and trained on the prompt it was sampled from. Left out of
@@ -53,6 +56,23 @@ public sealed record IterateConfig
     /// </summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public Dictionary<string, JsonElement>? TemplateArgs { get; init; }
+
+    /// <summary>
+    /// Servers holding the seed model (vLLM started with runtime LoRA updating, or SGLang, or
+    /// <c>selfalign serve</c>): the loop generates and judges there, trains here, and after each
+    /// training loads the adapter of the new model onto every server (the adapters so far, stacked
+    /// into one: <see cref="Modeling.Lora.AdapterStack"/>). <c>adapter_root</c>: the run folder as the
+    /// servers see it, when they mount it elsewhere.
+    /// </summary>
+    public sealed record EngineSection(string[]? Endpoints = null, string Kind = "vllm", string? Model = null, string? AdapterRoot = null, int Concurrency = 4)
+    {
+        /// <summary>The remote engine's options, serving <paramref name="model"/> (the base model when null).</summary>
+        public Inference.Remote.RemoteEngineOptions Options(string? model) => new()
+        {
+            Endpoints = [.. (Endpoints ?? []).Select(e => new Uri(e))], Model = model ?? Model, ConcurrencyPerEndpoint = Concurrency,
+            Kind = Kind switch { "sglang" => Inference.Remote.ServerKind.Sglang, _ => Inference.Remote.ServerKind.Vllm },
+        };
+    }
 
     /// <summary>Candidate sampling (IPO: N=4, T=0.7, top-k 40).</summary>
     public sealed record GenerateSection(int Samples = 4, double Temperature = 0.7, int TopK = 40, double TopP = 1.0, int MaxNewTokens = 256, int BatchSize = 32);
@@ -329,6 +349,15 @@ public sealed record IterateConfig
         {
             Require(Sft.Data.Length > 0 && Sft.Data.All(d => d.Length > 0), "sft.data", "needs an SFT JSONL file, or a list of them");
             Optimization(Sft, "sft");
+        }
+        if (Engine is not null)
+        {
+            Require(Engine.Endpoints is { Length: > 0 } urls && urls.All(u => Uri.TryCreate(u, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https"),
+                "engine.endpoints", "needs the servers' http(s) URLs");
+            Require(Engine.Kind is "vllm" or "sglang", "engine.kind", $"must be vllm or sglang (the servers that load adapters at run time), got '{Engine.Kind}'");
+            Require(Engine.Concurrency >= 1, "engine.concurrency", $"must be at least 1, got {Engine.Concurrency}");
+            Require(!Train.FullFineTuning && Sft?.FullFineTuning != true, "engine",
+                "needs LoRA training: the servers keep the seed model's weights and take each iteration's adapter");
         }
         if (Eval is not null)
         {

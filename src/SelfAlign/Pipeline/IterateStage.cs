@@ -3,6 +3,9 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using SelfAlign.Data;
 using SelfAlign.IO;
+using SelfAlign.Modeling;
+using SelfAlign.Modeling.Lora;
+using SelfAlign.Inference.Remote;
 using SelfAlign.Judging;
 using SelfAlign.Text;
 using SelfAlign.Training;
@@ -57,17 +60,35 @@ public static class IterateStage
                 new JsonArray([.. evaluator.Evaluate(current, eval, progress).Select(m => (JsonNode?)m.ToJson())]).ToJsonString(Indented) + "\n"),
                 progress, $"{name} evaluation");
         }
+        // On servers: the name the current model is served under, and the adapters that make it from the seed model.
+        var servers = config.Engine;
+        string? served = servers?.Model;
+        var adapters = new List<string>();
+        void Serve(string stage, string train)
+        {
+            if (servers is null) return;
+            adapters.Add(Path.Combine(train, "adapter"));
+            string stacked = Path.Combine(train, "served-adapter");
+            if (!File.Exists(Path.Combine(stacked, PeftAdapter.ConfigFile))) WriteStack(config.SeedModel, adapters, stacked);
+            served = $"{config.Name}-{stage}";
+            string seen = servers.AdapterRoot is { } root ? Path.Combine(root, Path.GetRelativePath(run, stacked)).Replace('\\', '/') : stacked;
+            progress.Note($"loading adapter {served} onto the servers");
+            ServedAdapters.Load(servers.Options(null), served, seen);
+        }
+        RemoteEngineOptions? On(string? name) => servers?.Options(name);
         if (config.Sft is { } sft)
         {
             string output = Path.Combine(run, "sft");
             Stage(output, () => TrainStage.Run(new TrainJob(model, SftData(sft, run), output, config.TrainOptions(sft), Loss: null,
                 DType: sft.FullFineTuning ? ScalarType.Float32 : dtype, TemplateArgs: config.TemplateArgs), progress), progress, "SFT");
             model = Path.Combine(output, "model");
+            Serve("sft", output);
         }
         Evaluate(Path.Combine(run, "m0"), "M0");
         // A policy trained on pairs forgets how to categorize, and a prompt's category does not
         // change with the policy: the model the loop starts from categorizes in every iteration.
         string categorizer = model;
+        string? servedCategorizer = served;
         for (int t = 1; t <= config.Iterations; t++)
         {
             string iter = Path.Combine(run, $"iter-{t}");
@@ -87,14 +108,14 @@ public static class IterateStage
             string candidates = Path.Combine(iter, "candidates", "candidates.jsonl");
             var g = config.Generate;
             Stage(Path.Combine(iter, "candidates"), () => GenerateStage.Run(new GenerateJob(model, prompts, candidates, g.Samples,
-                config.Sampling, config.Seed + (ulong)t, g.BatchSize, TemplateArgs: config.TemplateArgs, DType: dtype), progress), progress, $"iter-{t} candidates");
+                config.Sampling, config.Seed + (ulong)t, g.BatchSize, TemplateArgs: config.TemplateArgs, DType: dtype, Engine: On(served)), progress), progress, $"iter-{t} candidates");
 
             string judgments = Path.Combine(iter, "judgments", "judgments.jsonl");
             var j = config.Judge;
             Stage(Path.Combine(iter, "judgments"), () => JudgeStage.Run(new JudgeJob(model, candidates, judgments,
                 new CandidateJudgeOptions(j.JudgeKind, j.Prompts, j.Format == "plain" ? JudgeFormat.Plain : JudgeFormat.Chat,
                     j.Category, j.AdditiveSamples, config.Seed + (ulong)t, j.Tasks, j.Command), dtype, j.BatchTokens, CategoryModel: categorizer,
-                TemplateArgs: config.TemplateArgs), progress), progress, $"iter-{t} judgments");
+                TemplateArgs: config.TemplateArgs, Engine: On(served), CategoryEngine: On(servedCategorizer)), progress), progress, $"iter-{t} judgments");
 
             string pairs = Path.Combine(iter, "pairs", "pairs.jsonl");
             Stage(Path.Combine(iter, "pairs"), () => PairStage.Run(candidates, judgments, pairs, config.Pair.Rule),
@@ -107,6 +128,7 @@ public static class IterateStage
                 Stage(train, () => TrainStage.Run(new TrainJob(model, pairs, train, config.TrainOptions(tr), config.LossOptions,
                     DType: tr.FullFineTuning ? ScalarType.Float32 : dtype, Mix: tr.SftMix?.Mix, TemplateArgs: config.TemplateArgs), progress), progress, $"iter-{t} training");
                 model = Path.Combine(train, "model");
+                Serve($"iter-{t}", train);
             }
             else progress.Note($"iter-{t}: no pairs, so no training; the next iteration keeps {model}");
 
@@ -114,6 +136,22 @@ public static class IterateStage
         }
         IterateReport.Write(run, config);
         return run;
+    }
+
+    /// <summary>Writes the one adapter that, on the seed model, makes the model these adapters were trained into in turn.</summary>
+    static void WriteStack(string seedModel, IReadOnlyList<string> adapters, string folder)
+    {
+        var config = ModelConfig.Load(Path.Combine(seedModel, ModelFolder.ConfigFile));
+        var loaded = adapters.Select(a => PeftAdapter.Load(a, config)).ToList();
+        try
+        {
+            using var stacked = AdapterStack.Stack(loaded);
+            PeftAdapter.Save(stacked, folder, seedModel);
+        }
+        finally
+        {
+            foreach (var a in loaded) a.Dispose();
+        }
     }
 
     /// <summary>The file of an iteration's evaluation metrics, in its eval folder.</summary>

@@ -67,9 +67,10 @@ public sealed record CandidateJudgeOptions(JudgeKind Kind = JudgeKind.YesNo, str
 /// <param name="CategoryModel">With the <c>auto</c> category, the model folder that categorizes the prompts; null: the judge model.</param>
 /// <param name="TemplateArgs">Chat-template variables (e.g. enable_thinking), the same the candidates were sampled with.</param>
 /// <param name="Engine">Inference servers to judge on instead of loading the weights here (the model folder then supplies the tokenizer only); null: local.</param>
+/// <param name="CategoryEngine">With <paramref name="Engine"/> and a separate <paramref name="CategoryModel"/>: the servers' name for that model.</param>
 public sealed record JudgeJob(string Model, string Candidates, string Output, CandidateJudgeOptions Options,
     ScalarType? DType = null, int BatchTokens = 4096, string? Adapter = null, bool Overwrite = false, string? CategoryModel = null,
-    IReadOnlyDictionary<string, JsonElement>? TemplateArgs = null, RemoteEngineOptions? Engine = null);
+    IReadOnlyDictionary<string, JsonElement>? TemplateArgs = null, RemoteEngineOptions? Engine = null, RemoteEngineOptions? CategoryEngine = null);
 
 /// <summary>
 /// Judges the candidates of each prompt with the model itself and appends one JSONL row per
@@ -99,8 +100,8 @@ public static class JudgeStage
         var program = o.ProgramJudge();
         if (program is VerifierJudge verifier && verifier.Missing(groups.Select(g => g.PromptId)) is string missing)
             throw new DataFormatException(job.Candidates, groups.First(g => g.PromptId == missing).Samples[0].Line, $"prompt '{missing}' has no task in {o.Tasks}");
-        if (job.Engine is not null && (job.Adapter is not null || (job.CategoryModel is { } c && c != job.Model)))
-            throw new InvalidSettingException("engine", "on servers the judge model categorizes too, and adapters are loaded on the server");
+        if (job.Engine is not null && (job.Adapter is not null || (job.CategoryModel is { } c && c != job.Model && job.CategoryEngine is null)))
+            throw new InvalidSettingException("engine", "on servers, a separate categorizer needs its served name too, and adapters are loaded on the server");
         using var remote = program is null && job.Engine is not null ? new RemoteLanguageModel(Tokenizer.Load(job.Model), job.Engine, job.TemplateArgs) : null;
         if (program is null)
             CheckLengths(job, Tokenizer.Load(job.Model), groups, remote?.MaxSequenceLength ?? ModelFolder.Check(job.Model).MaxPositionEmbeddings);
@@ -136,7 +137,12 @@ public static class JudgeStage
         var firsts = pending.Select(p => p.Work[0].First).ToList();
         bool ownCategorizer = o.Categorizes && job.CategoryModel is { } other && (other != job.Model || job.Adapter is not null);
         // A separate categorizer runs first, so the two models are never in memory together.
-        var categoryOf = ownCategorizer ? WithEngine(job.CategoryModel!, null, job, null, e => CategoriesOf(e, firsts, o)) : null;
+        Func<string, string>? categoryOf = null;
+        if (ownCategorizer)
+        {
+            using var categorizer = job.CategoryEngine is null ? null : new RemoteLanguageModel(Tokenizer.Load(job.CategoryModel!), job.CategoryEngine, job.TemplateArgs);
+            categoryOf = WithEngine(job.CategoryModel!, null, job, categorizer, e => CategoriesOf(e, firsts, o));
+        }
         return WithEngine(job.Model, job.Adapter, job, remote, engine =>
         {
             categoryOf ??= CategoriesOf(engine, firsts, o);
