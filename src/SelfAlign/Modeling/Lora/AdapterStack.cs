@@ -31,7 +31,7 @@ public static class AdapterStack
                 {
                     var (a, b) = adapter[m.Name];
                     aParts.Add(a.detach().to(ScalarType.Float32).cpu());
-                    bParts.Add(b.detach().to(ScalarType.Float32).cpu().mul(adapter.Config.Scale));
+                    bParts.Add(b.detach().to(ScalarType.Float32).cpu().mul(Scalars.Of(adapter.Config.Scale)));
                 }
                 else
                 {
