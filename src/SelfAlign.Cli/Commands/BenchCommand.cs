@@ -120,6 +120,9 @@ internal static class BenchCommand
             BenchReport.Write(outDir, accuracy, new BenchReport.Context(benchJudge.Name, benchJudge.Settings,
                 parse.GetRequiredValue(o.Model).FullName, data, skipped, run));
             Print(console, accuracy, run, outDir);
+            if (engine is Inference.Remote.RemoteLanguageModel { ApproximatedLabels: > 0 and var approximated })
+                console.MarkupLine($"[yellow]warning:[/] {approximated} label log-probabilities were outside the servers' top {Inference.Remote.ServerDialect.TopN} " +
+                    "and bounded by the last listed; the scores are ordered, not calibrated (docs/scale-out.md)");
             return 0;
         });
         return command;

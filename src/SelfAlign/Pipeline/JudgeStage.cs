@@ -155,6 +155,9 @@ public static class JudgeStage
                 task.Increment(units.Count);
                 task.Describe($"judging ({o.Kind}) {finished / clock.Elapsed.TotalSeconds:F2}/s{(remote is null ? "" : $" [{remote.Pool.Summary()}]")}");
             }
+            if (remote?.ApproximatedLabels is > 0 and var approximated)
+                progress.Note($"warning: {approximated} label log-probabilities were outside the servers' top {ServerDialect.TopN} and bounded by the last listed; " +
+                    "the scores are ordered, not calibrated (docs/scale-out.md)");
             return total;
         });
     }
