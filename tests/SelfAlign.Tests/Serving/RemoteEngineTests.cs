@@ -124,7 +124,7 @@ public sealed class RemoteEngineTests(ServedModelFixture served) : IClassFixture
         var options = new RemoteEngineOptions
         {
             Endpoints = [new Uri("http://127.0.0.1:9"), served.Server.Address, new Uri($"http://localhost:{served.Server.Address.Port}")],
-            ConcurrencyPerEndpoint = 2, RequestTimeout = TimeSpan.FromSeconds(2), Backoff = TimeSpan.FromMilliseconds(50), MaxAttempts = 8,
+            ConcurrencyPerEndpoint = 2, RequestTimeout = TimeSpan.FromSeconds(5), Backoff = TimeSpan.FromMilliseconds(50), MaxAttempts = 8,
         };
         using var remote = served.Remote(options, faults);
         var tokenizer = served.Local.Tokenizer;
