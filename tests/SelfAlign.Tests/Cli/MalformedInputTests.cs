@@ -182,6 +182,14 @@ public sealed class MalformedInputTests(CliWorkspace w) : IClassFixture<CliWorks
             File.WriteAllText(data, "{\"key\": 1, \"prompt\": \"p\", \"instruction_id_list\": [\"length_constraints:number_words\"], \"kwargs\": [{\"num_words\": 5}]}\n");
             return (["eval", "ifeval", "--model", w.Model, "--data", data, "--out", Path.Combine(dir, "run")], 2, [$"{data}:1:", "'relation' is missing"]);
         }),
+        ["iterate: servers that cannot load adapters"] = new((w, dir) =>
+        {
+            string config = Path.Combine(dir, "loop.json");
+            File.WriteAllText(config, IterateConfigText(w, "\"engine\": {\n    \"endpoints\": [\"http://127.0.0.1:9\"], \"kind\": \"ollama\"\n  }"));
+            return (["iterate", "--config", config, "--runs", Path.Combine(dir, "runs")], 2, [$"{config}:8:", "'engine.kind'", "vllm or sglang"]);
+        }),
+        ["generate: an engine URL that is not http"] = new((w, dir) =>
+            (["generate", "--model", w.Model, "--prompts", w.Prompts, "--engine", "ftp://host", "--out", Path.Combine(dir, "c.jsonl")], 2, ["--engine 'ftp://host'", "http(s) URL"])),
         ["iterate: a value of the wrong type"] = new((w, dir) =>
         {
             string config = Path.Combine(dir, "loop.json");

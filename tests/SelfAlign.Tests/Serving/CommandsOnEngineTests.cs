@@ -95,4 +95,13 @@ public sealed class CommandsOnEngineTests(ServedModelFixture served) : IClassFix
                 else Assert.Equal(x, y);
         }
     }
+
+    [Fact]
+    public void Serve_on_a_port_in_use_stops_in_one_line()
+    {
+        var run = CliRunner.Run("serve", "--model", served.Folder, "--port", served.Server.Address.Port.ToString());
+        Assert.Equal(2, run.Code);
+        Assert.Contains($"--port {served.Server.Address.Port}: cannot listen there", run.Err);
+        Assert.DoesNotContain("   at ", run.Err);
+    }
 }
