@@ -16,7 +16,8 @@ namespace SelfAlign.Bench;
 /// preference suite) to a random model shaped like SmolLM2-135M, and the run reports requests per
 /// second with latency percentiles, against the machine's own limit measured in the same run: the
 /// same requests answered by the engine in this process without HTTP, one at a time as the server
-/// answers them. GET /v1/models at the same concurrency gives the HTTP layer's own ceiling.
+/// answers them one by one, and all at once as the local judge runs them (the engine's best for
+/// them). GET /v1/models at the same concurrency gives the HTTP layer's own ceiling.
 /// </summary>
 internal static class ServeBench
 {
@@ -47,6 +48,10 @@ internal static class ServeBench
             var clock = Stopwatch.StartNew();
             foreach (var p in prompts) engine.NextTokenLogProbs([p], labels);
             double inProcess = prompts.Length / clock.Elapsed.TotalSeconds;
+            // And all at once, as the local judge runs them (shared prefixes, batches): the most the engine gives these requests.
+            clock.Restart();
+            engine.NextTokenLogProbs(prompts, labels);
+            double batched = prompts.Length / clock.Elapsed.TotalSeconds;
 
             var server = OpenAiServer.StartAsync(served, new ServeOptions { Port = 0 }).GetAwaiter().GetResult();
             using var http = new HttpClient { BaseAddress = server.Address, Timeout = TimeSpan.FromMinutes(10) };
@@ -63,6 +68,7 @@ internal static class ServeBench
 
             Console.WriteLine($"{"request",-22} {"req/s",8} {"p50 ms",8} {"p90 ms",8} {"p99 ms",8} {"% of in-process",16}");
             Console.WriteLine($"{"judge (in-process)",-22} {inProcess,8:F2} {1000 / inProcess,8:F0} {"",8} {"",8} {100.0,15:F0}%");
+            Console.WriteLine($"{"judge (all at once)",-22} {batched,8:F2} {"",8} {"",8} {"",8} {100 * batched / inProcess,15:F0}%");
             Row("judge over HTTP", judgeRate, judgeLatency, inProcess);
             Row("GET /v1/models", modelsRate, modelsLatency, null);
             Console.WriteLine("peers: none runs here (vLLM, SGLang and llama.cpp's server need a GPU or packages this machine lacks)");

@@ -14,14 +14,36 @@ namespace SelfAlign.Serving;
 /// </summary>
 internal sealed class CompletionService(ServedModels models, ServeOptions options)
 {
-    /// <summary>A /v1/completions request.</summary>
-    public JsonObject Complete(JsonElement body, CompletionRequest request)
+    /// <summary>The engine and the prompts of a /v1/completions request, each checked against the model's context.</summary>
+    public (LocalLanguageModel Engine, List<List<int>> Prompts) Read(JsonElement body, CompletionRequest request)
     {
         var engine = models.Engine(request.Model);
         var prompts = CompletionRequest.Prompts(body, engine.Tokenizer, options);
+        foreach (var p in prompts) CheckContext(engine, p.Count, request);
+        return (engine, prompts);
+    }
+
+    static void CheckContext(LocalLanguageModel engine, int promptTokens, CompletionRequest request)
+    {
+        if (promptTokens + request.Sampling.MaxNewTokens > engine.MaxSequenceLength)
+            throw ApiException.Invalid("prompt", $"This model's maximum context length is {engine.MaxSequenceLength} tokens. However, you requested " +
+                $"{promptTokens + request.Sampling.MaxNewTokens} tokens ({promptTokens} in the messages, {request.Sampling.MaxNewTokens} in the completion).", "context_length_exceeded");
+    }
+
+    /// <summary>
+    /// Whether the request is a judge's: a greedy one-token answer with alternatives and nothing about
+    /// the prompt's own tokens, answered from each prompt's next-token distribution alone (which
+    /// requests waiting together can share one engine call for).
+    /// </summary>
+    public static bool FromNextToken(CompletionRequest r) =>
+        (r.LogProbTokenIds is not null || r.LogProbs > 0) && r.Sampling.Greedy && r.Samples == 1 && !r.Echo && r.PromptLogProbs is null;
+
+    /// <summary>A /v1/completions request; <paramref name="nextToken"/>: each prompt's next-token log-probabilities over the vocabulary, when already computed.</summary>
+    public JsonObject Complete(LocalLanguageModel engine, List<List<int>> prompts, CompletionRequest request, IReadOnlyList<double[]>? nextToken = null)
+    {
         var choices = new JsonArray();
         int promptTokens = 0, completionTokens = 0;
-        var results = Run(engine, prompts, request);
+        var results = Run(engine, prompts, request, nextToken);
         for (int p = 0; p < prompts.Count; p++)
         {
             promptTokens += prompts[p].Count;
@@ -62,6 +84,7 @@ internal sealed class CompletionService(ServedModels models, ServeOptions option
         var prompt = engine.Tokenizer.Encode(text);
         var choices = new JsonArray();
         int completionTokens = 0;
+        CheckContext(engine, prompt.Count, request);
         foreach (var c in Run(engine, [prompt], request)[0])
         {
             completionTokens += c.Completion.TokenIds.Count;
@@ -79,18 +102,14 @@ internal sealed class CompletionService(ServedModels models, ServeOptions option
     /// <summary>A sampled completion and, when asked, the log-probabilities of alternatives at its first position.</summary>
     sealed record Sampled(Completion Completion, IReadOnlyList<(int Token, double LogProb)>? First);
 
-    List<List<Sampled>> Run(LocalLanguageModel engine, List<List<int>> prompts, CompletionRequest request)
+    List<List<Sampled>> Run(LocalLanguageModel engine, List<List<int>> prompts, CompletionRequest request, IReadOnlyList<double[]>? nextToken = null)
     {
-        foreach (var p in prompts)
-            if (p.Count + request.Sampling.MaxNewTokens > engine.MaxSequenceLength)
-                throw ApiException.Invalid("prompt", $"This model's maximum context length is {engine.MaxSequenceLength} tokens. However, you requested " +
-                    $"{p.Count + request.Sampling.MaxNewTokens} tokens ({p.Count} in the messages, {request.Sampling.MaxNewTokens} in the completion).", "context_length_exceeded");
         var stopIds = (request.Sampling.StopTokenIds ?? []).Concat(engine.Model.Config.EosTokenIds).Concat(engine.Tokenizer.Special.EosId is int e ? [e] : []).ToHashSet();
         var sampling = request.Sampling.StopTokenIds is null ? request.Sampling : request.Sampling with { StopTokenIds = [.. stopIds] };
         // Alternatives at the first generated position: the given tokens (logprob_token_ids), or the top k of the whole vocabulary.
         IReadOnlyList<int>? alternatives = request.LogProbTokenIds ?? (request.LogProbs is > 0 ? [.. Enumerable.Range(0, engine.Model.Config.VocabSize)] : null);
         if (alternatives is not null && sampling.Greedy && request.Samples == 1)
-            return [.. OnePass(engine, prompts, request, sampling, stopIds).Select((full, p) => new List<Sampled> { full })];
+            return [.. OnePass(engine, prompts, request, sampling, stopIds, nextToken).Select((full, p) => new List<Sampled> { full })];
         var completions = engine.Generate([.. prompts.Select(p => new GenerationRequest(p, request.Samples, request.Seed))], sampling)
             .OrderBy(c => c.Request).ThenBy(c => c.Sample).ToList();
         var first = alternatives is null ? null : engine.NextTokenLogProbs([.. prompts], alternatives);
@@ -102,10 +121,11 @@ internal sealed class CompletionService(ServedModels models, ServeOptions option
     /// request): the whole next-token distribution, its most likely token (among the tokenizer's, the
     /// first on a tie, as the sampler picks) as the completion.
     /// </summary>
-    IEnumerable<Sampled> OnePass(LocalLanguageModel engine, List<List<int>> prompts, CompletionRequest request, SamplingOptions sampling, HashSet<int> stopIds)
+    static IEnumerable<Sampled> OnePass(LocalLanguageModel engine, List<List<int>> prompts, CompletionRequest request, SamplingOptions sampling, HashSet<int> stopIds,
+        IReadOnlyList<double[]>? nextToken)
     {
         int vocab = engine.Model.Config.VocabSize;
-        var full = engine.NextTokenLogProbs([.. prompts], [.. Enumerable.Range(0, vocab)]);
+        var full = nextToken ?? NextToken(engine, prompts);
         for (int p = 0; p < prompts.Count; p++)
         {
             int best = 0;
@@ -120,6 +140,10 @@ internal sealed class CompletionService(ServedModels models, ServeOptions option
             yield return new Sampled(completion, Alternatives([.. labels.Select(id => full[p][id])], labels, request));
         }
     }
+
+    /// <summary>Each prompt's next-token log-probabilities over the whole vocabulary.</summary>
+    public static IReadOnlyList<double[]> NextToken(LocalLanguageModel engine, IReadOnlyList<IReadOnlyList<int>> prompts) =>
+        engine.NextTokenLogProbs(prompts, [.. Enumerable.Range(0, engine.Model.Config.VocabSize)]);
 
     static List<(int, double)> Alternatives(double[] logProbs, IReadOnlyList<int> ids, CompletionRequest request)
     {

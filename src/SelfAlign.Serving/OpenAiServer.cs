@@ -24,7 +24,9 @@ public sealed class OpenAiServer : IAsyncDisposable
     readonly WebApplication _app;
     readonly ServedModels _models;
 
-    OpenAiServer(WebApplication app, ServedModels models) => (_app, _models) = (app, models);
+    readonly NextTokenBatcher _batcher;
+
+    OpenAiServer(WebApplication app, ServedModels models, TimeSpan timeout) => (_app, _models, _batcher) = (app, models, new NextTokenBatcher(models, timeout));
 
     /// <summary>The address the server listens on, e.g. http://127.0.0.1:8000.</summary>
     public Uri Address { get; private set; } = null!;
@@ -40,7 +42,7 @@ public sealed class OpenAiServer : IAsyncDisposable
             k.Listen(IPAddress.Parse(options.Host == "localhost" ? "127.0.0.1" : options.Host), options.Port);
         });
         var app = builder.Build();
-        var server = new OpenAiServer(app, models);
+        var server = new OpenAiServer(app, models, options.RequestTimeout);
         var service = new CompletionService(models, options);
         app.Use(async (context, next) =>
         {
@@ -78,7 +80,7 @@ public sealed class OpenAiServer : IAsyncDisposable
         {
             var body = await ReadBody(context);
             var request = CompletionRequest.Parse(body, options, chat: false);
-            await Write(context, HttpStatusCode.OK, await models.RunAsync(() => service.Complete(body, request), options.RequestTimeout, context.RequestAborted));
+            await Write(context, HttpStatusCode.OK, await server.CompleteAsync(service, body, request, options, context.RequestAborted));
         });
         app.MapPost("/v1/chat/completions", async context =>
         {
@@ -105,6 +107,16 @@ public sealed class OpenAiServer : IAsyncDisposable
         await app.StartAsync();
         server.Address = new Uri(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
         return server;
+    }
+
+    /// <summary>A completions request: a judge's through the batcher, any other on its own turn of the engine.</summary>
+    async Task<JsonObject> CompleteAsync(CompletionService service, JsonElement body, CompletionRequest request, ServeOptions options, CancellationToken cancel)
+    {
+        var (engine, prompts) = service.Read(body, request);
+        if (!CompletionService.FromNextToken(request))
+            return await _models.RunAsync(() => service.Complete(engine, prompts, request), options.RequestTimeout, cancel);
+        var nextToken = await Task.WhenAll(prompts.Select(p => _batcher.Enqueue(engine, p)));
+        return service.Complete(engine, prompts, request, nextToken);
     }
 
     static async Task<JsonElement> ReadBody(HttpContext context)
@@ -143,6 +155,7 @@ public sealed class OpenAiServer : IAsyncDisposable
     {
         await _app.StopAsync();
         await _app.DisposeAsync();
+        await _batcher.DisposeAsync();
         _models.Dispose();
     }
 }
