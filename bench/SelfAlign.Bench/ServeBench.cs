@@ -15,9 +15,8 @@ namespace SelfAlign.Bench;
 /// requests (label log-probabilities at the first position, token-id prompts from the shipped
 /// preference suite) to a random model shaped like SmolLM2-135M, and the run reports requests per
 /// second with latency percentiles, against the machine's own limit measured in the same run: the
-/// same requests answered by the engine in this process without HTTP, one at a time as the server
-/// answers them one by one, and all at once as the local judge runs them (the engine's best for
-/// them). GET /v1/models at the same concurrency gives the HTTP layer's own ceiling.
+/// same requests answered by the engine in this process without HTTP, one at a time, and all at
+/// once as the local judge runs them (the engine's best for them). GET /v1/models at the same concurrency gives the HTTP layer's own ceiling.
 /// </summary>
 internal static class ServeBench
 {
