@@ -12,9 +12,6 @@ namespace SelfAlign.Serving;
 internal sealed record CompletionRequest(string? Model, SamplingOptions Sampling, int Samples, ulong Seed, int? LogProbs, int? PromptLogProbs,
     IReadOnlyList<int>? LogProbTokenIds, bool TokensAsIds, bool Echo)
 {
-    static readonly HashSet<string> Ignored = ["stream_options", "user", "frequency_penalty", "presence_penalty", "best_of", "suffix", "skip_special_tokens",
-        "spaces_between_special_tokens", "add_special_tokens", "include_stop_str_in_output", "ignore_eos", "min_tokens", "logit_bias", "response_format"];
-
     /// <summary>Reads the shared fields of <paramref name="body"/>; <paramref name="chat"/> reads logprobs as the chat API spells them.</summary>
     public static CompletionRequest Parse(JsonElement body, ServeOptions options, bool chat)
     {
@@ -102,7 +99,4 @@ internal sealed record CompletionRequest(string? Model, SamplingOptions Sampling
         : v.ValueKind == JsonValueKind.String ? [v.GetString()!]
         : v.ValueKind == JsonValueKind.Array && v.EnumerateArray().All(x => x.ValueKind == JsonValueKind.String) ? [.. v.EnumerateArray().Select(x => x.GetString()!)]
         : throw ApiException.Invalid("stop", "'stop' must be a string or a list of strings");
-
-    /// <summary>Whether <paramref name="name"/> is a known field this server accepts without acting on it.</summary>
-    public static bool IsIgnored(string name) => Ignored.Contains(name);
 }
