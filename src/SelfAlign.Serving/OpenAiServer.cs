@@ -65,6 +65,11 @@ public sealed class OpenAiServer : IAsyncDisposable
             {
                 await Write(context, HttpStatusCode.BadRequest, ApiException.Error($"the request body is not valid JSON: {e.Message}", "invalid_request_error"));
             }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                // A failure of this request alone: answered, and the server goes on serving.
+                await Write(context, HttpStatusCode.InternalServerError, ApiException.Error($"the request failed: {e.Message}", "server_error"));
+            }
         });
         app.MapGet("/health", () => Results.Ok());
         app.MapGet("/v1/models", () => Json(new JsonObject
