@@ -27,14 +27,8 @@ internal sealed class EngineCliOptions
         if (parse.GetValue(Urls) is not { Length: > 0 } urls) return null;
         var endpoints = urls.Select(u => Uri.TryCreate(u, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https" ? uri
             : throw new UsageException($"--engine '{u}': give an http(s) URL such as http://127.0.0.1:8000")).ToArray();
-        var kind = parse.GetValue(Kind) switch
-        {
-            "vllm" => ServerKind.Vllm,
-            "sglang" => ServerKind.Sglang,
-            "llamacpp" => ServerKind.LlamaCpp,
-            "ollama" => ServerKind.Ollama,
-            var k => throw new UsageException($"--engine-kind '{k}': use vllm, sglang, llamacpp or ollama"),
-        };
+        var kind = RemoteEngineOptions.ParseKind(parse.GetValue(Kind)!)
+            ?? throw new UsageException($"--engine-kind '{parse.GetValue(Kind)}': use vllm, sglang, llamacpp or ollama");
         return new RemoteEngineOptions { Endpoints = endpoints, Model = parse.GetValue(Model), Kind = kind };
     }
 }

@@ -118,8 +118,8 @@ internal sealed class CompletionService(ServedModels models, ServeOptions option
 
     /// <summary>
     /// A greedy one-token answer with its alternatives from one forward pass per prompt (a judge's
-    /// request): the whole next-token distribution, its most likely token (among the tokenizer's, the
-    /// first on a tie, as the sampler picks) as the completion.
+    /// request): the whole next-token distribution, and the token the generator's own sampler picks
+    /// from it as the completion.
     /// </summary>
     static IEnumerable<Sampled> OnePass(LocalLanguageModel engine, List<List<int>> prompts, CompletionRequest request, SamplingOptions sampling, HashSet<int> stopIds,
         IReadOnlyList<double[]>? nextToken)
@@ -128,14 +128,14 @@ internal sealed class CompletionService(ServedModels models, ServeOptions option
         var full = nextToken ?? NextToken(engine, prompts);
         for (int p = 0; p < prompts.Count; p++)
         {
-            int best = 0;
-            for (int t = 1; t < Math.Min(vocab, engine.Tokenizer.VocabSize); t++)
-                if (full[p][t] > full[p][best]) best = t;
+            // Log-probabilities are the logits shifted by one constant, so the sampler reads them as logits.
+            var random = RandomStream.For(request.Seed, 0);
+            var (best, logProb) = Sampler.Sample(Array.ConvertAll(full[p], x => (float)x), engine.Tokenizer.VocabSize, sampling, null, ref random);
             string text = engine.Tokenizer.Decode([best], skipSpecialTokens: true);
             int cut = sampling.StopStrings.Select(s => text.IndexOf(s, StringComparison.Ordinal)).Where(i => i >= 0).DefaultIfEmpty(-1).Min();
             var completion = stopIds.Contains(best)
                 ? new Completion(p, 0, [], [], "", FinishReason.Stop)
-                : new Completion(p, 0, [best], [(float)full[p][best]], cut >= 0 ? text[..cut] : text, cut >= 0 ? FinishReason.Stop : FinishReason.Length);
+                : new Completion(p, 0, [best], [logProb], cut >= 0 ? text[..cut] : text, cut >= 0 ? FinishReason.Stop : FinishReason.Length);
             var labels = request.LogProbTokenIds ?? [.. Enumerable.Range(0, vocab)];
             yield return new Sampled(completion, Alternatives([.. labels.Select(id => full[p][id])], labels, request));
         }

@@ -72,14 +72,12 @@ public static class BbhStage
             ["chat_template"] = job.ChatTemplate, ["decoding"] = "greedy", ["dtype"] = (job.DType ?? ComputeDType.Fastest).ToString(),
         }.WithTemplateArgs(job.TemplateArgs).WithEngine(job.Engine?.ManifestRecord()));
 
-        string prompts = Path.Combine(job.Output, "responses.prompts.jsonl"), output = Path.Combine(job.Output, "responses.jsonl");
-        AtomicFile.WriteAllText(prompts, string.Concat(items.Select(i => (job.ChatTemplate
-            ? new JsonObject { ["id"] = i.Id, ["messages"] = new JsonArray(new JsonObject { ["role"] = "user", ["content"] = suite.Prompt(i) }) }
-            : new JsonObject { ["id"] = i.Id, ["prompt"] = suite.Prompt(i) }).ToJsonString(JsonlAppender.RowOptions) + "\n")));
-        var sampling = new SamplingOptions { Temperature = 0, MaxNewTokens = job.MaxNewTokens, StopStrings = suite.Until };
-        GenerateStage.Run(new GenerateJob(job.Model, prompts, output, 1, sampling, 0, NoTemplate: !job.ChatTemplate, TemplateArgs: job.TemplateArgs,
-            DType: job.DType, LongPrompts: job.LongPrompts, Engine: job.Engine), progress);
-        var texts = Candidates.Read(output).ToDictionary(g => g.PromptId, g => g.Samples[0].Text);
+        var generate = new GenerateJob(job.Model, Path.Combine(job.Output, "responses.prompts.jsonl"), Path.Combine(job.Output, "responses.jsonl"), 1,
+            new SamplingOptions { Temperature = 0, MaxNewTokens = job.MaxNewTokens, StopStrings = suite.Until }, 0, NoTemplate: !job.ChatTemplate,
+            TemplateArgs: job.TemplateArgs, DType: job.DType, LongPrompts: job.LongPrompts, Engine: job.Engine);
+        var texts = GenerateStage.Answers(generate, items.Select(i => job.ChatTemplate
+            ? new JsonObject { ["id"] = i.Id, ["messages"] = GenerateStage.UserTurn(suite.Prompt(i)) }
+            : new JsonObject { ["id"] = i.Id, ["prompt"] = suite.Prompt(i) }), progress);
 
         var scores = items.Select(i => suite.Score(i, suite.Cut(texts[i.Id]))).ToList();
         AtomicFile.WriteAllText(Path.Combine(job.Output, "items.jsonl"), string.Concat(scores.Select(s => new JsonObject

@@ -122,6 +122,22 @@ public static class GenerateStage
         return new GenerateSummary(rows.Count, total, done.Count + total, tokens, clock.Elapsed.TotalSeconds, stopped, total - stopped, cut);
     }
 
+    /// <summary>
+    /// One completion per row through <paramref name="job"/> (resumable; its sample count should be 1):
+    /// writes the rows (each <c>id</c> with <c>messages</c> or <c>prompt</c>) to the job's prompts file,
+    /// runs it, and returns each row's first completion by id. The evaluations answer through this.
+    /// </summary>
+    public static Dictionary<string, string> Answers(GenerateJob job, IEnumerable<JsonObject> rows, IStageProgress progress)
+    {
+        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(job.Prompts))!);
+        AtomicFile.WriteAllText(job.Prompts, string.Concat(rows.Select(r => r.ToJsonString(JsonlAppender.RowOptions) + "\n")));
+        Run(job, progress);
+        return Candidates.Read(job.Output).ToDictionary(g => g.PromptId, g => g.Samples[0].Text);
+    }
+
+    /// <summary>A one-turn chat: the user's message alone.</summary>
+    public static JsonArray UserTurn(string content) => [new JsonObject { ["role"] = "user", ["content"] = content }];
+
     /// <summary>Checks that every prompt leaves room for the tokens to generate; truncates from the left or refuses, as the job says.</summary>
     static (List<IReadOnlyList<int>> Prompts, int Cut) Fit(List<PromptRow> rows, List<IReadOnlyList<int>> prompts, int positions, GenerateJob job)
     {

@@ -31,6 +31,7 @@ public sealed record IfEvalJob(string Output, string? Model = null, string? Resp
     public void Validate()
     {
         if ((Model is null) == (Responses is null)) throw new InvalidSettingException("model", "give a model to answer the prompts, or a responses file to score, not both");
+        if (Responses is not null && Engine is not null) throw new InvalidSettingException("engine", "scores given responses: no model runs, here or on servers");
         if (Limit < 0) throw new InvalidSettingException("limit", $"must be >= 0 (0: all), got {Limit}");
         if (MaxNewTokens < 1) throw new InvalidSettingException("max_new_tokens", $"must be at least 1, got {MaxNewTokens}");
     }
@@ -101,15 +102,13 @@ public static class IfEvalStage
     /// <summary>The policy's greedy response to each prompt, as a one-turn chat, through the generate stage.</summary>
     static Dictionary<string, string> Generate(IfEvalJob job, List<IfEvalItem> items, IStageProgress progress)
     {
-        string prompts = Path.Combine(job.Output, "responses.prompts.jsonl"), output = Path.Combine(job.Output, "responses.jsonl");
-        AtomicFile.WriteAllText(prompts, string.Concat(items.Select(i => new JsonObject
+        var generate = new GenerateJob(job.Model!, Path.Combine(job.Output, "responses.prompts.jsonl"), Path.Combine(job.Output, "responses.jsonl"), 1,
+            new SamplingOptions { Temperature = 0, MaxNewTokens = job.MaxNewTokens }, 0, TemplateArgs: job.TemplateArgs, DType: job.DType,
+            LongPrompts: job.LongPrompts, Engine: job.Engine);
+        var texts = GenerateStage.Answers(generate, items.Select(i => new JsonObject
         {
-            ["id"] = i.Key.ToString(CultureInfo.InvariantCulture),
-            ["messages"] = new JsonArray(new JsonObject { ["role"] = "user", ["content"] = i.Prompt }),
-        }.ToJsonString(JsonlAppender.RowOptions) + "\n")));
-        GenerateStage.Run(new GenerateJob(job.Model!, prompts, output, 1, new SamplingOptions { Temperature = 0, MaxNewTokens = job.MaxNewTokens }, 0,
-            TemplateArgs: job.TemplateArgs, DType: job.DType, LongPrompts: job.LongPrompts, Engine: job.Engine), progress);
-        var texts = Candidates.Read(output).ToDictionary(g => g.PromptId, g => g.Samples[0].Text);
+            ["id"] = i.Key.ToString(CultureInfo.InvariantCulture), ["messages"] = GenerateStage.UserTurn(i.Prompt),
+        }), progress);
         return items.ToDictionary(i => i.Prompt, i => texts[i.Key.ToString(CultureInfo.InvariantCulture)], StringComparer.Ordinal);
     }
 

@@ -70,7 +70,7 @@ public sealed record IterateConfig
         public Inference.Remote.RemoteEngineOptions Options(string? model) => new()
         {
             Endpoints = [.. (Endpoints ?? []).Select(e => new Uri(e))], Model = model ?? Model, ConcurrencyPerEndpoint = Concurrency,
-            Kind = Kind switch { "sglang" => Inference.Remote.ServerKind.Sglang, _ => Inference.Remote.ServerKind.Vllm },
+            Kind = Inference.Remote.RemoteEngineOptions.ParseKind(Kind) ?? Inference.Remote.ServerKind.Vllm,
         };
     }
 

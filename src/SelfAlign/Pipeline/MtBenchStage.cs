@@ -126,13 +126,9 @@ public static class MtBenchStage
     static IEnumerable<(string Id, string Text)> Generate(MtBenchJob job, string model, List<(string Id, JsonArray Messages)> rows, string stem,
         SamplingOptions sampling, IStageProgress progress)
     {
-        string prompts = stem + ".prompts.jsonl", output = stem + ".jsonl";
-        Directory.CreateDirectory(Path.GetDirectoryName(stem)!);
-        AtomicFile.WriteAllText(prompts, string.Concat(rows.Select(r => new JsonObject { ["id"] = r.Id, ["messages"] = r.Messages.DeepClone() }
-            .ToJsonString(JsonlAppender.RowOptions) + "\n")));
-        GenerateStage.Run(new GenerateJob(model, prompts, output, 1, sampling, job.Seed, TemplateArgs: job.TemplateArgs, DType: job.DType,
-            Engine: model == job.Model ? job.Engine : null), progress);
-        var texts = Candidates.Read(output).ToDictionary(g => g.PromptId, g => g.Samples[0].Text);
+        var generate = new GenerateJob(model, stem + ".prompts.jsonl", stem + ".jsonl", 1, sampling, job.Seed, TemplateArgs: job.TemplateArgs, DType: job.DType,
+            Engine: model == job.Model ? job.Engine : null);
+        var texts = GenerateStage.Answers(generate, rows.Select(r => new JsonObject { ["id"] = r.Id, ["messages"] = r.Messages.DeepClone() }), progress);
         return rows.Select(r => (r.Id, texts[r.Id]));
     }
 

@@ -190,6 +190,12 @@ public sealed class MalformedInputTests(CliWorkspace w) : IClassFixture<CliWorks
         }),
         ["generate: an engine URL that is not http"] = new((w, dir) =>
             (["generate", "--model", w.Model, "--prompts", w.Prompts, "--engine", "ftp://host", "--out", Path.Combine(dir, "c.jsonl")], 2, ["--engine 'ftp://host'", "http(s) URL"])),
+        ["eval ifeval: given responses with servers"] = new((w, dir) =>
+        {
+            string responses = Path.Combine(dir, "responses.jsonl");
+            File.WriteAllText(responses, "{\"prompt\": \"p\", \"response\": \"r\"}\n");
+            return (["eval", "ifeval", "--responses", responses, "--engine", "http://127.0.0.1:9", "--out", Path.Combine(dir, "run")], 2, ["engine", "no model runs"]);
+        }),
         ["iterate: a value of the wrong type"] = new((w, dir) =>
         {
             string config = Path.Combine(dir, "loop.json");

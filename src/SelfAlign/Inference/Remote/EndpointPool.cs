@@ -11,9 +11,8 @@ namespace SelfAlign.Inference.Remote;
 /// <param name="Succeeded">Requests it answered.</param>
 /// <param name="Failed">Tries that failed on it (each retried elsewhere or later).</param>
 /// <param name="InFlight">Requests on it now.</param>
-/// <param name="Seconds">Time its answered requests took, summed.</param>
 /// <param name="Down">Whether it is resting after a failure.</param>
-public sealed record EndpointStats(Uri Endpoint, long Succeeded, long Failed, int InFlight, double Seconds, bool Down);
+public sealed record EndpointStats(Uri Endpoint, long Succeeded, long Failed, int InFlight, bool Down);
 
 /// <summary>
 /// Replicas of one model behind no load balancer: each request goes to the least busy server that
@@ -29,7 +28,7 @@ public sealed class EndpointPool : IDisposable
         public readonly Uri Root = root;
         public readonly SemaphoreSlim Slots = new(slots, slots);
         public int InFlight, FailuresInRow;
-        public long Succeeded, Failed, Ticks;
+        public long Succeeded, Failed;
         public DateTime DownUntil;
     }
 
@@ -57,7 +56,7 @@ public sealed class EndpointPool : IDisposable
     {
         var now = DateTime.UtcNow;
         return [.. _endpoints.Select(e => new EndpointStats(e.Root, Interlocked.Read(ref e.Succeeded), Interlocked.Read(ref e.Failed), e.InFlight,
-            TimeSpan.FromTicks(Interlocked.Read(ref e.Ticks)).TotalSeconds, e.DownUntil > now))];
+            e.DownUntil > now))];
     }
 
     /// <summary>A line for the progress display: each server's answered requests, their rate since the pool started, and its failures.</summary>
@@ -74,12 +73,18 @@ public sealed class EndpointPool : IDisposable
     }
 
     /// <summary>POSTs <paramref name="body"/> to <paramref name="path"/> (e.g. v1/completions) and returns the JSON answer.</summary>
-    public Task<JsonNode> PostAsync(string path, JsonObject body, CancellationToken cancel = default) => SendAsync(HttpMethod.Post, path, body.ToJsonString(), cancel);
+    public async Task<JsonNode> PostAsync(string path, JsonObject body, CancellationToken cancel = default) =>
+        Parse(path, await SendAsync(HttpMethod.Post, path, body.ToJsonString(), cancel));
+
+    /// <summary>POSTs <paramref name="body"/> to <paramref name="path"/> and returns the answer as text (an endpoint that answers in plain text).</summary>
+    public Task<string> PostTextAsync(string path, JsonObject body, CancellationToken cancel = default) => SendAsync(HttpMethod.Post, path, body.ToJsonString(), cancel);
 
     /// <summary>GETs <paramref name="path"/> from the first server that answers.</summary>
-    public Task<JsonNode> GetAsync(string path, CancellationToken cancel = default) => SendAsync(HttpMethod.Get, path, null, cancel);
+    public async Task<JsonNode> GetAsync(string path, CancellationToken cancel = default) => Parse(path, await SendAsync(HttpMethod.Get, path, null, cancel));
 
-    async Task<JsonNode> SendAsync(HttpMethod method, string path, string? body, CancellationToken cancel)
+    static JsonNode Parse(string path, string text) => JsonNode.Parse(text) ?? throw new RemoteEngineException($"{path}: an empty answer");
+
+    async Task<string> SendAsync(HttpMethod method, string path, string? body, CancellationToken cancel)
     {
         string? lastError = null;
         for (int attempt = 1; attempt <= _options.MaxAttempts; attempt++)
@@ -89,7 +94,6 @@ public sealed class EndpointPool : IDisposable
             if (rest > TimeSpan.Zero) await Task.Delay(rest, cancel);
             await endpoint.Slots.WaitAsync(cancel);
             Interlocked.Increment(ref endpoint.InFlight);
-            var clock = Stopwatch.StartNew();
             try
             {
                 using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancel);
@@ -101,11 +105,9 @@ public sealed class EndpointPool : IDisposable
                 string text = await response.Content.ReadAsStringAsync(timeout.Token);
                 if (response.IsSuccessStatusCode)
                 {
-                    var answer = JsonNode.Parse(text) ?? throw new RemoteEngineException($"{endpoint.Root}{path}: an empty answer");
                     Interlocked.Increment(ref endpoint.Succeeded);
-                    Interlocked.Add(ref endpoint.Ticks, clock.Elapsed.Ticks);
                     endpoint.FailuresInRow = 0;
-                    return answer;
+                    return text;
                 }
                 lastError = $"{endpoint.Root}{path}: HTTP {(int)response.StatusCode} {Message(text)}";
                 if (!Transient(response.StatusCode)) throw new RemoteEngineException(lastError);

@@ -22,6 +22,16 @@ public sealed record RemoteEngineOptions
     /// <summary>The longest back-off.</summary>
     public TimeSpan MaxBackoff { get; init; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>A server kind as users write it (vllm, sglang, llamacpp, ollama), or null for another word.</summary>
+    public static ServerKind? ParseKind(string name) => name switch
+    {
+        "vllm" => ServerKind.Vllm,
+        "sglang" => ServerKind.Sglang,
+        "llamacpp" => ServerKind.LlamaCpp,
+        "ollama" => ServerKind.Ollama,
+        _ => null,
+    };
+
     /// <summary>What a run's manifest records of the servers: their URLs and the model asked for.</summary>
     public System.Text.Json.Nodes.JsonObject ManifestRecord() => new()
     {

@@ -1,6 +1,3 @@
-using System.Net;
-using System.Net.Http.Headers;
-using System.Text;
 using System.Text.Json.Nodes;
 
 namespace SelfAlign.Inference.Remote;
@@ -14,36 +11,21 @@ namespace SelfAlign.Inference.Remote;
 public static class ServedAdapters
 {
     /// <summary>Loads <paramref name="path"/> (as the servers see it) as <paramref name="name"/> on every server; throws naming the server that refused.</summary>
-    public static void Load(RemoteEngineOptions options, string name, string path, HttpMessageHandler? handler = null)
+    public static void Load(RemoteEngineOptions options, string name, string path)
     {
-        using var http = handler is null ? new HttpClient() : new HttpClient(handler, disposeHandler: false);
-        http.Timeout = options.RequestTimeout;
-        string? key = Environment.GetEnvironmentVariable(options.ApiKeyVariable) is { Length: > 0 } k ? k : null;
         string route = options.Kind == ServerKind.Sglang ? "load_lora_adapter" : "v1/load_lora_adapter";
-        string body = new JsonObject { ["lora_name"] = name, ["lora_path"] = path }.ToJsonString();
+        var body = new JsonObject { ["lora_name"] = name, ["lora_path"] = path };
+        // One pool per server: each must take the adapter, with the pool's retries on the way.
         foreach (var endpoint in options.Endpoints)
         {
-            var root = new Uri(endpoint.ToString().TrimEnd('/') is var s && s.EndsWith("/v1", StringComparison.Ordinal) ? s[..^3] + "/" : s + "/");
-            string? last = null;
-            for (int attempt = 0; attempt < options.MaxAttempts; attempt++)
+            using var server = new EndpointPool(options with { Endpoints = [endpoint] });
+            try
             {
-                if (attempt > 0) Thread.Sleep(options.Backoff * (1 << Math.Min(attempt - 1, 6)));
-                try
-                {
-                    using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(root, route)) { Content = new StringContent(body, Encoding.UTF8, "application/json") };
-                    if (key is not null) request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", key);
-                    using var response = http.Send(request);
-                    string text = new StreamReader(response.Content.ReadAsStream()).ReadToEnd();
-                    if (response.IsSuccessStatusCode || text.Contains("already been loaded", StringComparison.OrdinalIgnoreCase)) { last = null; break; }
-                    last = $"HTTP {(int)response.StatusCode}: {text}";
-                    if (response.StatusCode is not (HttpStatusCode.TooManyRequests or >= HttpStatusCode.InternalServerError)) break;
-                }
-                catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
-                {
-                    last = e.Message;
-                }
+                server.PostTextAsync(route, body).GetAwaiter().GetResult();
             }
-            if (last is not null) throw new RemoteEngineException($"{root}{route}: loading adapter '{name}' from {path} failed: {last}");
+            catch (RemoteEngineException e) when (e.Message.Contains("already been loaded", StringComparison.OrdinalIgnoreCase))
+            {
+            }
         }
     }
 }
