@@ -23,13 +23,7 @@ internal static class DpoBench
         var config = ModelConfig.Load(Path.Combine(BenchModel.SmolLm2Folder, "config.json"));
         double matmulBefore = MachineLimits.MatmulFlops();
         using var model = BenchModel.Random(config);
-        var random = new Random(0);
-        int[] Ids(int n) => Enumerable.Range(0, n).Select(_ => random.Next(config.VocabSize)).ToArray();
-        var pairs = Enumerable.Range(0, Steps + 1).Select(i =>
-        {
-            var prompt = Ids(Prompt);
-            return new TokenizedPair($"p{i}", new TokenizedCompletion(prompt, Ids(Response)), new TokenizedCompletion(prompt, Ids(Response)), null);
-        }).ToList();
+        var pairs = Pairs(config);
         string folder = Directory.CreateTempSubdirectory("selfalign-dpo-bench-").FullName;
         try
         {
@@ -39,26 +33,9 @@ internal static class DpoBench
             var reference = ReferenceLogProbs.Load(model, pairs, Path.Combine(folder, "reference.jsonl"), padId: 0);
             double referencePerPair = referenceClock.Elapsed.TotalSeconds / (pairs.Count - 1);
 
-            var objective = new PreferenceObjective(model, pairs, reference, new PreferenceLossOptions(), padId: 0);
-            var times = new List<double>();
-            var clock = Stopwatch.StartNew();
-            var trainer = new Trainer(model, new TrainOptions
-            {
-                BatchSize = 1, MaxSteps = Steps + 1, CheckpointEvery = 1000, Lora = new LoraConfig(Rank: 16, Alpha: 32, Dropout: 0.05),
-            }, folder)
-            {
-                OnStep = _ =>
-                {
-                    times.Add(clock.Elapsed.TotalSeconds);
-                    clock.Restart();
-                },
-            };
-            trainer.Run(objective);
-            double step = times.Skip(1).Min();   // the first step pays for allocation
+            double step = StepSeconds(model, pairs, reference, folder);
             double matmul = Math.Max(matmulBefore, MachineLimits.MatmulFlops());
-            var flops = BenchModel.Flops(model);
-            double forward = 2 * (flops.Tokens(0, Prompt + Response) + flops.HeadPerRow * Response);
-            double rate = 2 * forward / step;
+            double rate = Flops(model) / step;
             long tokens = 2 * (Prompt + Response);
             Console.WriteLine($"DPO step, LoRA r=16 (all linear), SmolLM2-135M shape, {BenchModel.DTypeName} base, {threads} threads, 1 pair x 2 x {Prompt + Response} tokens");
             Console.WriteLine($"  {BenchModel.DTypeName,-4} matmul limit   {matmul / 1e9,8:F0} GFLOP/s");
@@ -72,5 +49,45 @@ internal static class DpoBench
         {
             Directory.Delete(folder, recursive: true);
         }
+    }
+
+    /// <summary>The benchmark's pairs: a 256-token prompt and two 256-token responses each, random ids drawn by seed 0.</summary>
+    public static List<TokenizedPair> Pairs(ModelConfig config)
+    {
+        var random = new Random(0);
+        int[] Ids(int n) => Enumerable.Range(0, n).Select(_ => random.Next(config.VocabSize)).ToArray();
+        return Enumerable.Range(0, Steps + 1).Select(i =>
+        {
+            var prompt = Ids(Prompt);
+            return new TokenizedPair($"p{i}", new TokenizedCompletion(prompt, Ids(Response)), new TokenizedCompletion(prompt, Ids(Response)), null);
+        }).ToList();
+    }
+
+    /// <summary>FLOPs of one step: the forward of both sequences, twice over.</summary>
+    public static double Flops(CausalLm model)
+    {
+        var flops = BenchModel.Flops(model);
+        return 2 * 2 * (flops.Tokens(0, Prompt + Response) + flops.HeadPerRow * Response);
+    }
+
+    /// <summary>The fastest DPO step after the first (which pays for allocation), in seconds.</summary>
+    public static double StepSeconds(CausalLm model, List<TokenizedPair> pairs, Dictionary<string, (float Chosen, float Rejected)> reference, string folder)
+    {
+        var objective = new PreferenceObjective(model, pairs, reference, new PreferenceLossOptions(), padId: 0);
+        var times = new List<double>();
+        var clock = Stopwatch.StartNew();
+        var trainer = new Trainer(model, new TrainOptions
+        {
+            BatchSize = 1, MaxSteps = pairs.Count, CheckpointEvery = 1000, Lora = new LoraConfig(Rank: 16, Alpha: 32, Dropout: 0.05),
+        }, folder)
+        {
+            OnStep = _ =>
+            {
+                times.Add(clock.Elapsed.TotalSeconds);
+                clock.Restart();
+            },
+        };
+        trainer.Run(objective);
+        return times.Skip(1).Min();
     }
 }

@@ -16,6 +16,18 @@ internal static class GenerationBench
 {
     const int Prompts = 8, Samples = 4, NewTokens = 128;
 
+    /// <summary>Sampling settings: T = 0.7, top-k 40, 128 new tokens, no stop tokens (every sequence runs to the end).</summary>
+    public static SamplingOptions Sampling { get; } = new() { Temperature = 0.7, TopK = 40, MaxNewTokens = NewTokens, StopTokenIds = [] };
+
+    /// <summary>Judge-style prompts: a shared instruction of about 170 tokens and a different question each.</summary>
+    public static List<GenerationRequest> Requests(Tokenizer tokenizer)
+    {
+        var template = ChatTemplate.For(tokenizer);
+        string instruction = string.Concat(Enumerable.Repeat("Answer the question below carefully, step by step, and check every claim you make. ", 10));
+        return Enumerable.Range(0, Prompts).Select(i => new GenerationRequest(tokenizer.Encode(template.Render(
+            [new ChatMessage("system", instruction), new ChatMessage("user", $"Question {i}: what is {i} times {i + 3}, and why?")], true)), Samples, (ulong)i)).ToList();
+    }
+
     public static int Run(int threads)
     {
         string folder = BenchModel.SmolLm2Folder;
@@ -25,12 +37,7 @@ internal static class GenerationBench
         using var model = BenchModel.Random(config);
         using var noGrad = no_grad();
 
-        // Judge-style prompts: a shared instruction of about 170 tokens and a different question each.
-        var template = ChatTemplate.For(tokenizer);
-        string instruction = string.Concat(Enumerable.Repeat("Answer the question below carefully, step by step, and check every claim you make. ", 10));
-        var requests = Enumerable.Range(0, Prompts).Select(i => new GenerationRequest(tokenizer.Encode(template.Render(
-            [new ChatMessage("system", instruction), new ChatMessage("user", $"Question {i}: what is {i} times {i + 3}, and why?")], true)), Samples, (ulong)i)).ToList();
-        var sampling = new SamplingOptions { Temperature = 0.7, TopK = 40, MaxNewTokens = NewTokens, StopTokenIds = [] };
+        var requests = Requests(tokenizer);
         double promptTokens = requests.Average(r => r.PromptIds.Count);
         long weightBytes = model.ParameterCount * BenchModel.BytesPerWeight;
 
@@ -51,7 +58,7 @@ internal static class GenerationBench
             {
                 tokens = 0;
                 var sw = Stopwatch.StartNew();
-                foreach (var _ in generator.Generate(requests, sampling, new GeneratorOptions(MaxBatchRows: Prompts * Samples, SharePrefill: share), n => tokens += n)) { }
+                foreach (var _ in generator.Generate(requests, Sampling, new GeneratorOptions(MaxBatchRows: Prompts * Samples, SharePrefill: share), n => tokens += n)) { }
                 seconds = Math.Min(seconds, sw.Elapsed.TotalSeconds);
             }
             if (share) shared = seconds;

@@ -27,11 +27,7 @@ internal static class JudgeBench
         using var model = BenchModel.Random(config);
         using var noGrad = no_grad();
 
-        // The same pairs every run: an equal share of each subset, drawn by seed 0.
-        var (all, _) = BenchData.Load([Path.Combine(BenchModel.RepoRoot(), "data", "prefbench")], skipInvalid: false);
-        int perSubset = (int)Math.Ceiling((double)pairs / all.Select(i => i.Subset).Distinct().Count());
-        var sample = BenchData.Sample(all, perSubset, seed: 0).Take(pairs).ToArray();
-        var items = sample.SelectMany(p => new[] { p.Chosen[0], p.Rejected[0] }.Select(r => new JudgeItem(p.Prompt, r, p.Category!, p.Subset))).ToArray();
+        var (sample, items) = Work(pairs);
 
         var fastEngine = new LocalLanguageModel(model, tokenizer);
         var fastJudge = new YesNoJudge(fastEngine, new YesNoOptions(JudgePromptSet.IpoEvaluation));
@@ -73,12 +69,38 @@ internal static class JudgeBench
             Console.WriteLine($"{path,-6} {seconds,8:F1} {sample.Length / seconds,8:F2} {flops / seconds / 1e9,8:F0} {100 * flops / seconds / matmul,8:F0}%");
     }
 
+    /// <summary>Useful FLOPs of the fast path: every shared stretch once, every input's own tokens, one head row per input.</summary>
+    public static double FastFlops(CausalLm model, YesNoJudge judge, JudgeItem[] items)
+    {
+        var inputs = items.Select(judge.Input).ToArray();
+        var defaults = new LocalModelOptions();
+        var rows = All(PrefixPlan.Build(inputs, defaults.MinSharedPrefix, defaults.MaxBatchTokens, defaults.MaxBatchRows).Batches).SelectMany(b => b.Rows);
+        var flops = BenchModel.Flops(model);
+        return rows.Sum(r => flops.Tokens(r.Start, r.End)) + inputs.Length * flops.HeadPerRow;
+    }
+
+    /// <summary>FLOPs of one full forward per input with the head on its last position only.</summary>
+    public static double PlainFlops(CausalLm model, YesNoJudge judge, JudgeItem[] items)
+    {
+        var flops = BenchModel.Flops(model);
+        return items.Select(judge.Input).Sum(i => flops.Tokens(0, i.Count) + flops.HeadPerRow);
+    }
+
+    /// <summary>The same pairs every run: an equal share of each subset of the shipped suite, drawn by seed 0; chosen, then rejected.</summary>
+    public static (BenchItem[] Pairs, JudgeItem[] Items) Work(int pairs)
+    {
+        var (all, _) = BenchData.Load([Path.Combine(BenchModel.RepoRoot(), "data", "prefbench")], skipInvalid: false);
+        int perSubset = (int)Math.Ceiling((double)pairs / all.Select(i => i.Subset).Distinct().Count());
+        var sample = BenchData.Sample(all, perSubset, seed: 0).Take(pairs).ToArray();
+        return (sample, sample.SelectMany(p => new[] { p.Chosen[0], p.Rejected[0] }.Select(r => new JudgeItem(p.Prompt, r, p.Category!, p.Subset))).ToArray());
+    }
+
     static IEnumerable<PrefixPlan.Batch> All(IReadOnlyList<PrefixPlan.Batch> batches) => batches.SelectMany(b => All(b.Next).Prepend(b));
 
     static int Depth(IReadOnlyList<PrefixPlan.Batch> batches) => batches.Count == 0 ? 0 : 1 + batches.Max(b => Depth(b.Next));
 
     /// <summary>Fastest of two timed runs after a warm-up, in seconds: the machine may be shared.</summary>
-    static double Time(YesNoJudge judge, JudgeItem[] items, out IReadOnlyList<YesNoScore> scores)
+    public static double Time(YesNoJudge judge, JudgeItem[] items, out IReadOnlyList<YesNoScore> scores)
     {
         judge.Score(items.Take(4).ToArray());
         double best = double.MaxValue;

@@ -13,11 +13,12 @@ return which switch
     "dpo" => DpoBench.Run(threads),
     "sample" => SamplerBench.Run(),
     "serve" => ServeBench.Run(threads, args.Skip(2).ToArray()),
+    "peers" => PeersBench.Run(threads, args.Skip(2).ToArray()),
     _ => Usage(),
 };
 
 static int Usage()
 {
-    Console.Error.WriteLine("usage: bench [model|generate|tokenize|judge|dpo|sample|serve] [threads] [config.json | pairs | requests clients]");
+    Console.Error.WriteLine("usage: bench [model|generate|tokenize|judge|dpo|sample|serve|peers] [threads] [config.json | pairs | requests clients]");
     return 2;
 }

@@ -84,6 +84,17 @@ public sealed class CausalLm : IDisposable
     }
     LoraAdapter? _adapter;
 
+    /// <summary>
+    /// Decode steps of a single row of a bf16 model on the CPU run
+    /// through a dedicated kernel where the architecture allows (on by default); off, they run
+    /// through libtorch like every other forward pass.
+    /// </summary>
+    public bool FastDecode { get; set; } = true;
+
+    /// <summary>RoPE frequencies, as the decode kernel reads them.</summary>
+    internal float[] InverseFrequencies => _inverseFrequencies ??= _rope.Frequencies();
+    float[]? _inverseFrequencies;
+
     /// <summary>The output projection [vocab, hidden]: the embedding matrix when tied.</summary>
     internal Tensor OutputWeight => LmHeadWeight ?? Embedding;
 
@@ -102,6 +113,9 @@ public sealed class CausalLm : IDisposable
     public Tensor Forward(Tensor inputIds, Tensor? attentionMask = null, KvCache? cache = null,
         LogitPositions positions = LogitPositions.All, Tensor? vocabSubset = null)
     {
+        if (FastDecode && cache is not null && attentionMask is null && inputIds.shape[1] == 1 && cache.Length > 0
+            && DecodeKernel.Supports(this, (int)inputIds.shape[0]))
+            return DecodeKernel.Step(this, inputIds, cache, vocabSubset);
         using var scope = torch.NewDisposeScope();
         var hidden = Hidden(inputIds, attentionMask, cache);
         if (positions == LogitPositions.Last) hidden = hidden.narrow(1, hidden.shape[1] - 1, 1);

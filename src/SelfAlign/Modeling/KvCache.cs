@@ -50,6 +50,11 @@ public sealed class KvCache : IDisposable
     Tensor Buffer(ScalarType dtype, Device device, int? capacity = null) =>
         torch.empty([BatchSize, Config.NumKvHeads, capacity ?? Capacity, Config.HeadDim], dtype, device).DetachFromDisposeScope();
 
+    /// <summary>Layer <paramref name="layer"/>'s key buffer [batch, kv_heads, capacity, head_dim].</summary>
+    internal Tensor Keys(int layer) => _keys[layer];
+    /// <summary>Layer <paramref name="layer"/>'s value buffer, shaped as the keys.</summary>
+    internal Tensor Values(int layer) => _values[layer];
+
     /// <summary>Makes room for <paramref name="extra"/> more slots, doubling the buffers when needed.</summary>
     internal void Reserve(int extra)
     {

@@ -33,6 +33,9 @@ internal sealed class RotaryEmbedding : IDisposable
         }
     }
 
+    /// <summary>The frequencies of sequences within the original context, [rotary_dim / 2], as floats.</summary>
+    public float[] Frequencies() => _invFreq.cpu().data<float>().ToArray();
+
     /// <summary>
     /// The per-pair rotation frequencies [rotary_dim / 2], float32, computed in float32 as the reference does;
     /// <paramref name="longContext"/> picks longrope's long factors.

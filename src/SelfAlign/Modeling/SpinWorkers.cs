@@ -1,0 +1,68 @@
+namespace SelfAlign.Modeling;
+
+/// <summary>
+/// A few long-lived threads that run parts of one job with the caller, for work too short for the
+/// thread pool (a decode step runs about 150 jobs of 10-300 µs). Idle workers spin briefly, then
+/// sleep, so they do not take cores from libtorch between decode steps.
+/// </summary>
+internal sealed class SpinWorkers
+{
+    const int SpinIterations = 20_000;
+    readonly object _gate = new();
+    readonly int _parts;
+    Action<int>? _job;
+    long _generation;
+    int _pending, _sleepers;
+
+    SpinWorkers(int parts)
+    {
+        _parts = parts;
+        for (int i = 1; i < parts; i++)
+        {
+            int part = i;
+            new Thread(() => Loop(part)) { IsBackground = true, Name = $"selfalign-decode-{part}" }.Start();
+        }
+    }
+
+    /// <summary>The process's workers, one part per libtorch CPU thread.</summary>
+    public static SpinWorkers Shared => _shared ??= new SpinWorkers(Math.Max(1, TorchSharp.torch.get_num_threads()));
+    static SpinWorkers? _shared;
+
+    /// <summary>How many parts each job is cut into.</summary>
+    public int Parts => _parts;
+
+    /// <summary>Runs <paramref name="job"/>(part) for every part, part 0 on the calling thread; returns when all are done.</summary>
+    public void Run(Action<int> job)
+    {
+        if (_parts == 1) { job(0); return; }
+        _job = job;
+        Volatile.Write(ref _pending, _parts - 1);
+        Interlocked.Increment(ref _generation);
+        if (Volatile.Read(ref _sleepers) > 0) lock (_gate) Monitor.PulseAll(_gate);
+        job(0);
+        var spin = new SpinWait();
+        while (Volatile.Read(ref _pending) > 0) spin.SpinOnce(-1);
+    }
+
+    void Loop(int part)
+    {
+        long seen = 0;
+        while (true)
+        {
+            int spins = 0;
+            while (Interlocked.Read(ref _generation) == seen)
+            {
+                if (++spins < SpinIterations) { Thread.SpinWait(20); continue; }
+                lock (_gate)
+                {
+                    Interlocked.Increment(ref _sleepers);
+                    while (Interlocked.Read(ref _generation) == seen) Monitor.Wait(_gate);
+                    Interlocked.Decrement(ref _sleepers);
+                }
+            }
+            seen = Interlocked.Read(ref _generation);
+            _job!(part);
+            Interlocked.Decrement(ref _pending);
+        }
+    }
+}
