@@ -219,7 +219,7 @@ internal static class PeersBench
     }
 
     /// <summary>Prefills the prompts, then times greedy decoding: seconds per step.</summary>
-    static double DecodeSeconds(CausalLm model, int[][] prompts)
+    internal static double DecodeSeconds(CausalLm model, int[][] prompts)
     {
         int batch = prompts.Length;
         using var ids = torch.tensor(prompts.SelectMany(p => p.Select(i => (long)i)).ToArray()).view(batch, -1);

@@ -129,13 +129,13 @@ public sealed class Generator(CausalLm model, Tokenizer tokenizer)
     {
         using var scope = torch.NewDisposeScope();
         var (input, attention) = LeftPadding.Pack(prompts);
-        return model.Forward(input, attention, cache, LogitPositions.Last).cpu().data<float>().ToArray();
+        return NativeTensor.Floats(model.Forward(input, attention, cache, LogitPositions.Last));
     }
 
     float[] Step(int[] lastTokens, KvCache cache)
     {
         using var scope = torch.NewDisposeScope();
         var input = torch.tensor(lastTokens.Select(t => (long)t).ToArray(), [lastTokens.Length, 1]);
-        return model.Forward(input, null, cache, LogitPositions.Last).cpu().data<float>().ToArray();
+        return NativeTensor.Floats(model.Forward(input, null, cache, LogitPositions.Last));
     }
 }

@@ -11,7 +11,7 @@ namespace SelfAlign.Modeling;
 /// <param name="Local">Gemma 3's tables of the sliding-window layers (their own base, no scaling); null where all layers share one RoPE.</param>
 /// <param name="Masks">By sliding window (-1: full attention), the additive mask [batch, 1, seq, keys] in the compute dtype (0 or -inf), or null where plain causal attention needs none.</param>
 /// <param name="IsCausal">True when the queries are the first positions of unpadded rows, so a null mask means causal.</param>
-/// <param name="Matmul">Attend through <see cref="MatmulAttention"/> (many queries on the CPU), which always gets a mask.</param>
+/// <param name="Matmul">Attend through <see cref="MatmulAttention"/> (more than one query on the CPU), which always gets a mask.</param>
 /// <param name="Lora">The low-rank adapter added to the projections, if one is attached.</param>
 internal sealed record AttentionContext(Tensor Cos, Tensor SinSigned, (Tensor Cos, Tensor SinSigned)? Local,
     IReadOnlyDictionary<int, Tensor?> Masks, bool IsCausal, bool Matmul, LoraAdapter? Lora);
@@ -73,7 +73,12 @@ internal sealed class Attention : IDisposable
         Tensor output;
         if (ctx.Matmul)
         {
-            output = MatmulAttention.Apply(q, k, v, mask!, _c.QueryScale, _c.AttentionSoftcap);
+            // A decode step attends over the cache's whole buffers, their unused slots zeros and
+            // masked: the batched GEMMs would first copy views of the filled part (36 ms against 8
+            // ms a step for 32 rows of the SmolLM2-135M shape).
+            output = cache is not null && t == 1
+                ? MatmulAttention.Apply(q, cache.Keys(layer), cache.Values(layer), mask!, _c.QueryScale, _c.AttentionSoftcap)
+                : MatmulAttention.Apply(q, k, v, mask!, _c.QueryScale, _c.AttentionSoftcap);
         }
         else
         {

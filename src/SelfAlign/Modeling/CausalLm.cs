@@ -173,24 +173,29 @@ public sealed class CausalLm : IDisposable
         var (cos, sin) = _rope.Tables(positionIds, DType);
 
         // One mask per distinct window, built here so that it outlives each layer's own dispose scope.
-        // The CPU attends over many queries through MatmulAttention, which always takes a mask;
-        // the fused kernel needs none for plain causal attention. Soft-capped scores (Gemma) are
-        // beyond the fused kernel, so they always take the matmul path.
+        // The CPU attends through MatmulAttention, which always takes a mask, wherever there is more
+        // than one query (many positions, or one position of many rows: libtorch's fused kernel took
+        // 16 ms a step for 32 decoding rows of the SmolLM2-135M shape, the GEMMs 6 ms); the fused
+        // kernel needs no mask for plain causal attention. Soft-capped scores (Gemma) are beyond the
+        // fused kernel, so they always take the matmul path.
+        // A decode step through MatmulAttention attends over the cache's whole buffers (see
+        // Attention), so its mask spans the cache's capacity.
         int keys = past + (int)t;
-        bool matmul = (t > 1 && Device.type == DeviceType.CPU) || Config.AttentionSoftcap is not null;
+        bool matmul = (t * b > 1 && Device.type == DeviceType.CPU) || Config.AttentionSoftcap is not null;
         bool causalOnly = !matmul && !padded && (past == 0 || t == 1);
+        if (cache is not null) cache.Reserve((int)t);
+        int width = matmul && t == 1 && cache is not null ? cache.Capacity : keys;
         var masks = new Dictionary<int, Tensor?>();
         foreach (int? window in Config.SlidingWindows.Distinct())
         {
             bool windowBites = window is int w && keys > w;
-            masks[window ?? -1] = causalOnly && !windowBites ? null : BuildMask(fullMask, past, (int)t, windowBites ? window : null);
+            masks[window ?? -1] = causalOnly && !windowBites ? null : BuildMask(fullMask, past, (int)t, windowBites ? window : null, width);
         }
         var local = _localRope?.Tables(positionIds, DType);
         var ctx = new AttentionContext(cos, sin, local, masks, IsCausal: causalOnly && t > 1, Matmul: matmul, _adapter);
 
         var x = Embedding.index_select(0, ids.flatten()).view(b, t, Config.HiddenSize);
         if (_embeddingScale is not null) x = x.mul(_embeddingScale);
-        if (cache is not null) cache.Reserve((int)t);
         for (int i = 0; i < _layers.Length; i++)
         {
             var next = _layers[i].Forward(x, ctx, i, cache);
@@ -202,15 +207,16 @@ public sealed class CausalLm : IDisposable
     }
 
     /// <summary>
-    /// [batch, 1, t, keys] in the compute dtype, 0 where query i (at slot past + i) may attend to
+    /// [batch, 1, t, width] in the compute dtype, 0 where query i (at slot past + i) may attend to
     /// key j and -inf where not: j must be a real token, not in the future and, with a window,
-    /// closer than the window. A query always sees itself, so padded query rows stay finite.
+    /// closer than the window. A query always sees itself, so padded query rows stay finite. Slots
+    /// from past + t up to <paramref name="width"/> are masked.
     /// </summary>
-    Tensor BuildMask(Tensor fullMask, int past, int t, int? window)
+    Tensor BuildMask(Tensor fullMask, int past, int t, int? window, int width)
     {
-        int keys = past + t;
-        var query = torch.arange(Scalars.Of(past), Scalars.Of(keys), Scalars.One, ScalarType.Int64, Device).unsqueeze(1);
-        var key = torch.arange(Scalars.Of(0L), Scalars.Of(keys), Scalars.One, ScalarType.Int64, Device).unsqueeze(0);
+        if (width > past + t) fullMask = torch.cat([fullMask, torch.zeros(fullMask.shape[0], width - past - t, ScalarType.Bool, Device)], 1);
+        var query = torch.arange(Scalars.Of(past), Scalars.Of(past + t), Scalars.One, ScalarType.Int64, Device).unsqueeze(1);
+        var key = torch.arange(Scalars.Of(0L), Scalars.Of(width), Scalars.One, ScalarType.Int64, Device).unsqueeze(0);
         var allowed = key.le(query);
         if (window is int w) allowed = allowed.logical_and(query.sub(key).lt(Scalars.Of(w)));
         allowed = allowed.unsqueeze(0).logical_and(fullMask.unsqueeze(1));

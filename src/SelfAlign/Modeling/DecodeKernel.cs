@@ -61,7 +61,6 @@ internal static unsafe class DecodeKernel
         var gateUp = new float[2 * inter];
         var act = new float[inter];
         var split = new float[Math.Max(inter, Math.Max(hidden, h * d))];
-        var scores = new float[h * (past + 1)];
         var embedding = (ushort*)NativeTensor.Pointer(model.Embedding);
         for (int i = 0; i < hidden; i++) x[i] = FromBf16(embedding[token * hidden + i]);
 
@@ -82,7 +81,9 @@ internal static unsafe class DecodeKernel
                     values[at + i] = ToBf16(qkv[(h + kvh + g) * d + i]);
                 }
             }
-            Attend(qkv, keys, values, mask, past, cache.Capacity, c, attended, scores);
+            fixed (float* q = qkv)
+            fixed (float* o = attended)
+                DecodeAttention.Attend(q, (h + 2 * kvh) * d, cache, l, mask, o, c);
             Gemv(layer.Attention.OutputWeight, attended, projected, split);
             AddRounded(x, projected);
             RmsNorm(x, layer.Norms[NormRole.PreMlp].Weight, normed, (float)c.NormEps);
@@ -99,7 +100,7 @@ internal static unsafe class DecodeKernel
         var logits = torch.empty([1, 1, vocab], ScalarType.Float32);
         Gemv(lmHead, normed, new Span<float>(NativeTensor.Pointer(logits), vocab), split);
 
-        cache.Commit(1, torch.cat([cache.Mask, torch.ones(1, 1, ScalarType.Bool)], 1), cache.NextPosition.add(Scalars.One), false);
+        cache.Commit(1, torch.cat([cache.Mask, torch.ones(1, 1, ScalarType.Bool)], 1), cache.NextPosition.add(Scalars.One, Scalars.One), false);
         cached?.Dispose();
         return logits.MoveToOuterDisposeScope();
     }
@@ -139,73 +140,6 @@ internal static unsafe class DecodeKernel
             }
             rotated.CopyTo(x);
         }
-    }
-
-    // Softmax(q·k * scale) · v of every query head over the cached keys (padding skipped) and the new
-    // one, a KV group's heads together so each key and value is widened once; groups split across the workers.
-    static void Attend(float[] qkv, ushort* keyCache, ushort* valueCache, byte* mask, int past, int capacity,
-        ModelConfig c, float[] attended, float[] scores)
-    {
-        int h = c.NumHeads, kvh = c.NumKvHeads, d = c.HeadDim, group = h / kvh, keys = past + 1;
-        float scale = (float)c.QueryScale;
-        fixed (float* q = qkv)
-        fixed (float* output = attended)
-        fixed (float* scratch = scores)
-        {
-            float* qp = q, op = output, sp = scratch;
-            var workers = SpinWorkers.Shared;
-            int parts = workers.Parts;
-            workers.Run(part =>
-            {
-                for (int g = kvh * part / parts; g < kvh * (part + 1) / parts; g++)
-                {
-                    ushort* k = keyCache + (long)g * capacity * d, v = valueCache + (long)g * capacity * d;
-                    float* s = sp + (long)g * group * keys;
-                    for (int j = 0; j < keys; j++)
-                    {
-                        bool hidden = j < past && mask is not null && mask[j] == 0;
-                        for (int head = 0; head < group; head++)
-                            s[head * keys + j] = hidden ? float.NegativeInfinity : Dot(qp + (g * group + head) * d, k + (long)j * d, d) * scale;
-                    }
-                    for (int head = 0; head < group; head++)
-                    {
-                        var row = new Span<float>(s + head * keys, keys);
-                        TensorPrimitives.Subtract(row, TensorPrimitives.Max(row), row);
-                        TensorPrimitives.Exp(row, row);
-                        TensorPrimitives.Divide(row, TensorPrimitives.Sum(row), row);
-                        new Span<float>(op + (g * group + head) * d, d).Clear();
-                    }
-                    for (int j = 0; j < keys; j++)
-                        for (int i = 0; i < d; i += 32)
-                        {
-                            var (low, high) = Vector512.Widen(Vector512.Load(v + (long)j * d + i));
-                            var v0 = Vector512.ShiftLeft(low, 16).AsSingle();
-                            var v1 = Vector512.ShiftLeft(high, 16).AsSingle();
-                            for (int head = 0; head < group; head++)
-                            {
-                                var p = Vector512.Create(s[head * keys + j]);
-                                float* o = op + (g * group + head) * d + i;
-                                Vector512.FusedMultiplyAdd(v0, p, Vector512.Load(o)).Store(o);
-                                Vector512.FusedMultiplyAdd(v1, p, Vector512.Load(o + 16)).Store(o + 16);
-                            }
-                        }
-                    for (int i = 0; i < group * d; i += 16)
-                        Round(Vector512.Load(op + g * group * d + i)).Store(op + g * group * d + i);
-                }
-            });
-        }
-    }
-
-    static float Dot(float* q, ushort* k, int d)
-    {
-        var acc = Vector512<float>.Zero;
-        for (int i = 0; i < d; i += 32)
-        {
-            var (low, high) = Vector512.Widen(Vector512.Load(k + i));
-            acc = Vector512.FusedMultiplyAdd(Vector512.ShiftLeft(low, 16).AsSingle(), Vector512.Load(q + i), acc);
-            acc = Vector512.FusedMultiplyAdd(Vector512.ShiftLeft(high, 16).AsSingle(), Vector512.Load(q + i + 16), acc);
-        }
-        return Vector512.Sum(acc);
     }
 
     // float32 statistics, the normalized value rounded to bf16, then scaled by the bf16 weight and rounded again.
@@ -271,6 +205,8 @@ internal static unsafe class DecodeKernel
         }
     }
 
+    // Compiled optimized from the first call: the first decode steps should not run unoptimized code.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     static void Rows(uint* w, float* x, float* y, int inputs, int start, int end)
     {
         var high = Vector512.Create(0xFFFF0000u);
@@ -305,7 +241,7 @@ internal static unsafe class DecodeKernel
 
     /// <summary>Round to nearest even bf16, 16 lanes at once (activations are finite).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static Vector512<float> Round(Vector512<float> value)
+    internal static Vector512<float> Round(Vector512<float> value)
     {
         var bits = value.AsUInt32();
         var odd = Vector512.ShiftRightLogical(bits, 16) & Vector512<uint>.One;

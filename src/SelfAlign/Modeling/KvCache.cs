@@ -46,9 +46,11 @@ public sealed class KvCache : IDisposable
     /// <summary>[batch] int64: the position id the next real token of each row gets.</summary>
     internal Tensor NextPosition { get; private set; }
 
-    // The cache outlives the forward calls' dispose scopes, so its tensors never join one.
+    // The cache outlives the forward calls' dispose scopes, so its tensors never join one. Unused
+    // slots are zeros: a decode step attends over whole buffers with those slots masked, and
+    // uninitialized memory could hold NaNs that a mask cannot cancel.
     Tensor Buffer(ScalarType dtype, Device device, int? capacity = null) =>
-        torch.empty([BatchSize, Config.NumKvHeads, capacity ?? Capacity, Config.HeadDim], dtype, device).DetachFromDisposeScope();
+        torch.zeros([BatchSize, Config.NumKvHeads, capacity ?? Capacity, Config.HeadDim], dtype, device).DetachFromDisposeScope();
 
     /// <summary>Layer <paramref name="layer"/>'s key buffer [batch, kv_heads, capacity, head_dim].</summary>
     internal Tensor Keys(int layer) => _keys[layer];

@@ -23,6 +23,19 @@ internal static unsafe class NativeTensor
         return (byte*)p;
     }
 
+    /// <summary>
+    /// The elements of a float32 tensor as an array, copied in one block (TorchSharp's element
+    /// accessor copies one value at a time: about 9 ms for a batch of 32 vocabulary-sized rows).
+    /// </summary>
+    public static float[] Floats(Tensor t)
+    {
+        if (t.dtype != ScalarType.Float32) throw new ArgumentException($"expected float32, got {t.dtype}", nameof(t));
+        using var dense = t.device_type == DeviceType.CPU && t.is_contiguous() ? t.alias() : t.cpu().contiguous();
+        var values = new float[dense.numel()];
+        new ReadOnlySpan<float>(Pointer(dense), values.Length).CopyTo(values);
+        return values;
+    }
+
     /// <summary>Fills a contiguous CPU tensor from a file region, in chunks (no intermediate buffer).</summary>
     public static void ReadFrom(Tensor t, Microsoft.Win32.SafeHandles.SafeFileHandle file, long offset, string path)
     {

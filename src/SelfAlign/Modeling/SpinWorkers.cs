@@ -2,12 +2,14 @@ namespace SelfAlign.Modeling;
 
 /// <summary>
 /// A few long-lived threads that run parts of one job with the caller, for work too short for the
-/// thread pool (a decode step runs about 150 jobs of 10-300 µs). Idle workers spin briefly, then
-/// sleep, so they do not take cores from libtorch between decode steps.
+/// thread pool (a decode step runs about 150 jobs of 10-300 µs). An idle worker spins for 1 ms,
+/// long enough to catch the next job of a step, then sleeps: a spinning worker takes a core from
+/// libtorch's own threads, and a team of those waits for its slowest member, so work that
+/// alternates with libtorch's does not run here.
 /// </summary>
 internal sealed class SpinWorkers
 {
-    const int SpinIterations = 20_000;
+    static readonly long SpinTicks = System.Diagnostics.Stopwatch.Frequency / 1_000;
     readonly object _gate = new();
     readonly int _parts;
     Action<int>? _job;
@@ -49,10 +51,10 @@ internal sealed class SpinWorkers
         long seen = 0;
         while (true)
         {
-            int spins = 0;
+            long since = System.Diagnostics.Stopwatch.GetTimestamp();
             while (Interlocked.Read(ref _generation) == seen)
             {
-                if (++spins < SpinIterations) { Thread.SpinWait(20); continue; }
+                if (System.Diagnostics.Stopwatch.GetTimestamp() - since < SpinTicks) { Thread.SpinWait(20); continue; }
                 lock (_gate)
                 {
                     Interlocked.Increment(ref _sleepers);
