@@ -39,8 +39,9 @@ internal sealed class LlamaCppPeer : IDisposable
     }
 
     /// <summary>The version of the native library, for the report.</summary>
-    public static string Describe =>
-        $"llama.cpp via LLamaSharp {System.Diagnostics.FileVersionInfo.GetVersionInfo(typeof(LLamaWeights).Assembly.Location).ProductVersion?.Split('+')[0]} (CPU backend)";
+    public static string Describe => "llama.cpp via LLamaSharp " + typeof(LlamaCppPeer).Assembly
+        .GetCustomAttributes(typeof(System.Reflection.AssemblyMetadataAttribute), false).OfType<System.Reflection.AssemblyMetadataAttribute>()
+        .Single(a => a.Key == "LLamaSharpVersion").Value + " (CPU backend)";
 
     /// <summary>Writes <paramref name="model"/> as GGUF of <paramref name="type"/> into <paramref name="folder"/> and loads it.</summary>
     public static LlamaCppPeer Open(CausalLm model, string folder, GgmlType type, int threads, uint contextSize = 16384, int sequences = 32)

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
 using System.Text.Json.Nodes;
 using SelfAlign.Judging;
 using SelfAlign.Inference;
@@ -218,23 +219,33 @@ internal static class PeersBench
         using var logits = model.Forward(input, positions: LogitPositions.Last);
     }
 
-    /// <summary>Prefills the prompts, then times greedy decoding: seconds per step.</summary>
+    /// <summary>
+    /// Prefills the prompts, then times greedy decoding: seconds per step. Each step's logits come
+    /// to the host and the greedy pick is made there, as the generator picks (and as llama.cpp's
+    /// sampler picks from its logits).
+    /// </summary>
     internal static double DecodeSeconds(CausalLm model, int[][] prompts)
     {
         int batch = prompts.Length;
         using var ids = torch.tensor(prompts.SelectMany(p => p.Select(i => (long)i)).ToArray()).view(batch, -1);
         using var cache = model.CreateCache(batch, DecodePrompt + DecodeSteps + 1);
-        using var first = model.Forward(ids, cache: cache, positions: LogitPositions.Last);
-        var token = first.argmax(-1);
+        long[] next;
+        using (var first = model.Forward(ids, cache: cache, positions: LogitPositions.Last)) next = Greedy(first, batch);
         var sw = Stopwatch.StartNew();
         for (int s = 0; s < DecodeSteps; s++)
         {
+            using var token = torch.tensor(next, [batch, 1]);
             using var logits = model.Forward(token, cache: cache);
-            token.Dispose();
-            token = logits.argmax(-1);
+            next = Greedy(logits, batch);
         }
-        token.Dispose();
         return sw.Elapsed.TotalSeconds / DecodeSteps;
+    }
+
+    static long[] Greedy(Tensor logits, int batch)
+    {
+        var values = NativeTensor.Floats(logits);
+        int vocab = values.Length / batch;
+        return Enumerable.Range(0, batch).Select(r => (long)TensorPrimitives.IndexOfMax(values.AsSpan(r * vocab, vocab))).ToArray();
     }
 }
 

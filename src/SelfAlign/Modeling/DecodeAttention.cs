@@ -18,6 +18,7 @@ internal static unsafe class DecodeAttention
     /// rounded to bf16 as a bf16 output would be. <paramref name="mask"/>: [rows, cache length] bytes,
     /// 0 at padding, or null where the cache has none; row r's query heads start at q + r * <paramref name="qStride"/>.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Attend(float* q, int qStride, KvCache cache, int layer, byte* mask, float* output, ModelConfig c)
     {
         int h = c.NumHeads, kvh = c.NumKvHeads, d = c.HeadDim, group = h / kvh, past = cache.Length, capacity = cache.Capacity;

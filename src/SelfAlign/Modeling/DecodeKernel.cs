@@ -20,7 +20,8 @@ namespace SelfAlign.Modeling;
 /// <remarks>
 /// One row only: .NET has no bf16 dot-product instructions, so the products run as float32 FMAs.
 /// At one row they wait on memory; at 8 rows they are compute-bound and libtorch's bf16 GEMMs
-/// win (38-58 ms against 25-33 ms a step, SmolLM2-135M shape, 2 cores).
+/// win (38-58 ms against 25-33 ms a step, SmolLM2-135M shape, 2 cores). The methods are compiled
+/// optimized from their first call: tiered compilation would run the first steps' loops unoptimized.
 /// </remarks>
 internal static unsafe class DecodeKernel
 {
@@ -41,6 +42,7 @@ internal static unsafe class DecodeKernel
     /// Appends one token to the one-row <paramref name="cache"/> and returns float32 logits [1, 1,
     /// vocab or |subset|] of the new position, as <see cref="CausalLm.Forward"/> does.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static Tensor Step(CausalLm model, Tensor inputIds, KvCache cache, Tensor? vocabSubset)
     {
         var c = model.Config;
@@ -106,6 +108,7 @@ internal static unsafe class DecodeKernel
     }
 
     // cos and signed sin of the position [head_dim], rounded to bf16 as the libtorch path's tables are.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     static (float[] Cos, float[] Sin) Rope(CausalLm model, long position)
     {
         int d = model.Config.HeadDim, half = d / 2;
@@ -124,6 +127,7 @@ internal static unsafe class DecodeKernel
     }
 
     // x * cos + roll(x, half) * signed sin, each product and the sum rounded to bf16 (head_dim a multiple of 32).
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     static void Rotate(Span<float> x, float[] cos, float[] sin)
     {
         int d = x.Length, half = d / 2;
@@ -143,6 +147,7 @@ internal static unsafe class DecodeKernel
     }
 
     // float32 statistics, the normalized value rounded to bf16, then scaled by the bf16 weight and rounded again.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     static void RmsNorm(float[] x, Tensor weight, float[] output, float eps)
     {
         var w = (ushort*)NativeTensor.Pointer(weight);
@@ -159,6 +164,7 @@ internal static unsafe class DecodeKernel
     }
 
     // silu(gate) rounded, times up, rounded: the gated MLP's two element-wise steps.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     static void SwiGlu(float[] gateUp, float[] act)
     {
         int inter = act.Length;
@@ -172,6 +178,7 @@ internal static unsafe class DecodeKernel
             }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     static void AddRounded(float[] x, float[] delta)
     {
         fixed (float* xp = x)
@@ -185,6 +192,7 @@ internal static unsafe class DecodeKernel
     /// gives the even weight as a float, masking the low half gives the odd one, so the input is
     /// laid out even-then-odd per block beforehand (in <paramref name="split"/>).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     static void Gemv(Tensor weight, float[] x, Span<float> output, float[] split)
     {
         int inputs = x.Length, outputs = output.Length;
@@ -205,7 +213,6 @@ internal static unsafe class DecodeKernel
         }
     }
 
-    // Compiled optimized from the first call: the first decode steps should not run unoptimized code.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     static void Rows(uint* w, float* x, float* y, int inputs, int start, int end)
     {
