@@ -34,6 +34,7 @@ internal sealed class SpinWorkers
     public int Parts => _parts;
 
     /// <summary>Runs <paramref name="job"/>(part) for every part, part 0 on the calling thread; returns when all are done.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public void Run(Action<int> job)
     {
         if (_parts == 1) { job(0); return; }
@@ -46,6 +47,7 @@ internal sealed class SpinWorkers
         while (Volatile.Read(ref _pending) > 0) spin.SpinOnce(-1);
     }
 
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     void Loop(int part)
     {
         long seen = 0;
