@@ -9,9 +9,11 @@ namespace SelfAlign.Modeling.Gguf;
 /// Writes a Llama-architecture model as a GGUF file that llama.cpp loads: the weights under
 /// llama.cpp's names (q and k rows reordered for its interleaved rotary layout, as its own
 /// converter does), the hyperparameters, and the byte-level BPE vocabulary of the model's
-/// <c>tokenizer.json</c>. Norm weights stay float32; 2-D weights take the chosen type.
+/// <c>tokenizer.json</c>. Norm weights stay float32; 2-D weights take the chosen type. Internal:
+/// the benchmarks run llama.cpp on it; a user-facing export would also need llama.cpp's name for
+/// every tokenizer's pre-tokenizer, which its converter finds by hashing encodings.
 /// </summary>
-public static class GgufExport
+internal static class GgufExport
 {
     /// <summary>
     /// Writes <paramref name="model"/> to <paramref name="path"/> (atomically) with the vocabulary

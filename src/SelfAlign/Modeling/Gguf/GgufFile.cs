@@ -3,7 +3,7 @@ using System.Text;
 namespace SelfAlign.Modeling.Gguf;
 
 /// <summary>The ggml tensor types a GGUF file written here can hold.</summary>
-public enum GgmlType : uint
+internal enum GgmlType : uint
 {
     /// <summary>32-bit float.</summary>
     F32 = 0,
@@ -18,7 +18,7 @@ public enum GgmlType : uint
 /// and the tensor data, each tensor aligned to 32 bytes, as llama.cpp's loader reads them.
 /// Values are buffered; <see cref="WriteTo"/> writes the whole file in one pass.
 /// </summary>
-public sealed class GgufFile
+internal sealed class GgufFile
 {
     const uint Alignment = 32;
     readonly List<(string Key, Action<BinaryWriter> Write)> _metadata = [];

@@ -4,7 +4,7 @@ namespace SelfAlign.Modeling.Gguf;
 /// ggml's Q8_0 quantization: each block of 32 consecutive weights of a row is stored as an fp16
 /// scale d = max|x| / 127 and 32 signed bytes round(x / d), rounded half away from zero.
 /// </summary>
-public static class Q8Zero
+internal static class Q8Zero
 {
     /// <summary>Weights per block.</summary>
     public const int BlockSize = 32;
