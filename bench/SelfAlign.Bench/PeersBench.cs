@@ -123,7 +123,10 @@ internal static class PeersBench
         if (diff > 1e-3) throw new InvalidOperationException("llama.cpp's logits differ from SelfAlign's: the GGUF does not hold the same model");
     }
 
-    /// <summary>Eager PyTorch (bench/peers/eager_llama.py, Debian's python3 and torch) on the same weights and ids.</summary>
+    /// <summary>
+    /// SelfAlign's judge and DPO rows, then eager PyTorch (bench/peers/eager_llama.py with Debian's
+    /// python3 and torch) on the same weights, ids, judge inputs and training pairs.
+    /// </summary>
     static void Eager(CausalLm model, string work, int threads, PeerTable table, int[] prefill128, int[] prefill512,
         int[][] decode1, int[][] decode8, int pairs, double matmul)
     {

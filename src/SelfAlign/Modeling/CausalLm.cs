@@ -85,9 +85,9 @@ public sealed class CausalLm : IDisposable
     LoraAdapter? _adapter;
 
     /// <summary>
-    /// Decode steps of a single row of a bf16 model on the CPU run
-    /// through a dedicated kernel where the architecture allows (on by default); off, they run
-    /// through libtorch like every other forward pass.
+    /// Decode steps of a single row of a bf16 model on the CPU run through a dedicated kernel where
+    /// the architecture allows (on by default); off, they run through libtorch like every other
+    /// forward pass.
     /// </summary>
     public bool FastDecode { get; set; } = true;
 
@@ -177,9 +177,8 @@ public sealed class CausalLm : IDisposable
         // than one query (many positions, or one position of many rows: libtorch's fused kernel took
         // 16 ms a step for 32 decoding rows of the SmolLM2-135M shape, the GEMMs 6 ms); the fused
         // kernel needs no mask for plain causal attention. Soft-capped scores (Gemma) are beyond the
-        // fused kernel, so they always take the matmul path.
-        // A decode step through MatmulAttention attends over the cache's whole buffers (see
-        // Attention), so its mask spans the cache's capacity.
+        // fused kernel, so they always take the matmul path. A decode step through MatmulAttention
+        // attends over the cache's whole buffers (see Attention), so its mask spans their capacity.
         int keys = past + (int)t;
         bool matmul = (t * b > 1 && Device.type == DeviceType.CPU) || Config.AttentionSoftcap is not null;
         bool causalOnly = !matmul && !padded && (past == 0 || t == 1);

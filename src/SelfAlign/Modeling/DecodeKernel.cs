@@ -14,8 +14,8 @@ namespace SelfAlign.Modeling;
 /// steps run on the calling thread. Activations are rounded to bf16 wherever the libtorch path
 /// rounds them (linear outputs, norms, RoPE, attention, the residual stream), so the two paths
 /// differ only by summation order. Covers Llama-style blocks (RMSNorm, gated SiLU MLP, full
-/// rotary, no biases, q/k norms, soft-caps, embedding scale or sliding window) without an
-/// adapter; <see cref="Supports"/> says when it applies.
+/// rotary) without biases, q/k norms, soft-caps, embedding scale, sliding windows or an adapter;
+/// <see cref="Supports"/> says when it applies.
 /// </summary>
 /// <remarks>
 /// One row only: .NET has no bf16 dot-product instructions, so the products run as float32 FMAs.
@@ -45,6 +45,7 @@ internal static unsafe class DecodeKernel
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static Tensor Step(CausalLm model, Tensor inputIds, KvCache cache, Tensor? vocabSubset)
     {
+        using var scope = torch.NewDisposeScope();
         var c = model.Config;
         int hidden = c.HiddenSize, d = c.HeadDim, h = c.NumHeads, kvh = c.NumKvHeads, inter = c.IntermediateSize;
         long token = inputIds.to(ScalarType.Int64).flatten().data<long>()[0];
@@ -96,14 +97,12 @@ internal static unsafe class DecodeKernel
         }
 
         RmsNorm(x, model.FinalNorm.Weight, normed, (float)c.NormEps);
-        using var scope = torch.NewDisposeScope();
         var lmHead = vocabSubset is null ? model.OutputWeight : model.OutputWeight.index_select(0, vocabSubset.to(ScalarType.Int64)).contiguous();
         int vocab = (int)lmHead.shape[0];
         var logits = torch.empty([1, 1, vocab], ScalarType.Float32);
         Gemv(lmHead, normed, new Span<float>(NativeTensor.Pointer(logits), vocab), split);
 
         cache.Commit(1, torch.cat([cache.Mask, torch.ones(1, 1, ScalarType.Bool)], 1), cache.NextPosition.add(Scalars.One, Scalars.One), false);
-        cached?.Dispose();
         return logits.MoveToOuterDisposeScope();
     }
 

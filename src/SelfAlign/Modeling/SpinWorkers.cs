@@ -10,9 +10,10 @@ namespace SelfAlign.Modeling;
 internal sealed class SpinWorkers
 {
     static readonly long SpinTicks = System.Diagnostics.Stopwatch.Frequency / 1_000;
-    readonly object _gate = new();
+    readonly object _gate = new(), _caller = new();
     readonly int _parts;
     Action<int>? _job;
+    Exception? _failure;
     long _generation;
     int _pending, _sleepers;
 
@@ -27,24 +28,38 @@ internal sealed class SpinWorkers
     }
 
     /// <summary>The process's workers, one part per libtorch CPU thread.</summary>
-    public static SpinWorkers Shared => _shared ??= new SpinWorkers(Math.Max(1, TorchSharp.torch.get_num_threads()));
-    static SpinWorkers? _shared;
+    public static SpinWorkers Shared => Pool.Value;
+    static readonly Lazy<SpinWorkers> Pool = new(() => new SpinWorkers(Math.Max(1, TorchSharp.torch.get_num_threads())));
 
     /// <summary>How many parts each job is cut into.</summary>
     public int Parts => _parts;
 
-    /// <summary>Runs <paramref name="job"/>(part) for every part, part 0 on the calling thread; returns when all are done.</summary>
+    /// <summary>
+    /// Runs <paramref name="job"/>(part) for every part, part 0 on the calling thread; returns when all
+    /// are done, rethrowing a worker's exception. Callers on several threads take turns.
+    /// </summary>
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public void Run(Action<int> job)
     {
         if (_parts == 1) { job(0); return; }
-        _job = job;
-        Volatile.Write(ref _pending, _parts - 1);
-        Interlocked.Increment(ref _generation);
-        if (Volatile.Read(ref _sleepers) > 0) lock (_gate) Monitor.PulseAll(_gate);
-        job(0);
-        var spin = new SpinWait();
-        while (Volatile.Read(ref _pending) > 0) spin.SpinOnce(-1);
+        lock (_caller)
+        {
+            _job = job;
+            _failure = null;
+            Volatile.Write(ref _pending, _parts - 1);
+            Interlocked.Increment(ref _generation);
+            if (Volatile.Read(ref _sleepers) > 0) lock (_gate) Monitor.PulseAll(_gate);
+            try
+            {
+                job(0);
+            }
+            finally
+            {
+                var spin = new SpinWait();
+                while (Volatile.Read(ref _pending) > 0) spin.SpinOnce(-1);
+            }
+            if (_failure is { } failure) throw new AggregateException(failure);
+        }
     }
 
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
@@ -65,8 +80,18 @@ internal sealed class SpinWorkers
                 }
             }
             seen = Interlocked.Read(ref _generation);
-            _job!(part);
-            Interlocked.Decrement(ref _pending);
+            try
+            {
+                _job!(part);
+            }
+            catch (Exception e)
+            {
+                _failure = e;
+            }
+            finally
+            {
+                Interlocked.Decrement(ref _pending);
+            }
         }
     }
 }
