@@ -263,7 +263,7 @@ internal static class PeersBench
     /// to the host and the greedy pick is made there, as the generator picks (and as llama.cpp's
     /// sampler picks from its logits).
     /// </summary>
-    internal static double DecodeSeconds(CausalLm model, int[][] prompts)
+    static double DecodeSeconds(CausalLm model, int[][] prompts)
     {
         int batch = prompts.Length;
         using var ids = torch.tensor(prompts.SelectMany(p => p.Select(i => (long)i)).ToArray()).view(batch, -1);
@@ -282,7 +282,7 @@ internal static class PeersBench
 
     static long[] Greedy(Tensor logits, int batch)
     {
-        var values = NativeTensor.Floats(logits);
+        var values = NativeTensor.ToArray<float>(logits);
         int vocab = values.Length / batch;
         return Enumerable.Range(0, batch).Select(r => (long)TensorPrimitives.IndexOfMax(values.AsSpan(r * vocab, vocab))).ToArray();
     }

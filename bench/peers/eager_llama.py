@@ -8,6 +8,7 @@ RMSNorm), and a DPO step with PEFT-style LoRA adapters, on the weights of a Hugg
 WORK.json lists token ids for each task; every task present is timed and reported in seconds.
 Needs only torch (1.13 or later) and the standard library.
 """
+import glob
 import json
 import math
 import struct
@@ -52,7 +53,6 @@ class Lora(torch.nn.Module):
 class Llama:
     def __init__(self, folder):
         self.c = json.load(open(f"{folder}/config.json"))
-        import glob
         self.w = {}
         for path in sorted(glob.glob(f"{folder}/*.safetensors")):
             self.w.update(load_safetensors(path))

@@ -109,7 +109,7 @@ internal sealed class CompletionService(ServedModels models, ServeOptions option
         // Alternatives at the first generated position: the given tokens (logprob_token_ids), or the top k of the whole vocabulary.
         IReadOnlyList<int>? alternatives = request.LogProbTokenIds ?? (request.LogProbs is > 0 ? [.. Enumerable.Range(0, engine.Model.Config.VocabSize)] : null);
         if (alternatives is not null && sampling.Greedy && request.Samples == 1)
-            return [.. OnePass(engine, prompts, request, sampling, stopIds, nextToken).Select((full, p) => new List<Sampled> { full })];
+            return [.. OnePass(engine, prompts, request, sampling, stopIds, alternatives, nextToken).Select(answer => new List<Sampled> { answer })];
         var completions = engine.Generate([.. prompts.Select(p => new GenerationRequest(p, request.Samples, request.Seed))], sampling)
             .OrderBy(c => c.Request).ThenBy(c => c.Sample).ToList();
         var first = alternatives is null ? null : engine.NextTokenLogProbs([.. prompts], alternatives);
@@ -122,9 +122,8 @@ internal sealed class CompletionService(ServedModels models, ServeOptions option
     /// from it as the completion.
     /// </summary>
     static IEnumerable<Sampled> OnePass(LocalLanguageModel engine, List<List<int>> prompts, CompletionRequest request, SamplingOptions sampling, HashSet<int> stopIds,
-        IReadOnlyList<double[]>? nextToken)
+        IReadOnlyList<int> alternatives, IReadOnlyList<double[]>? nextToken)
     {
-        int vocab = engine.Model.Config.VocabSize;
         var full = nextToken ?? NextToken(engine, prompts);
         for (int p = 0; p < prompts.Count; p++)
         {
@@ -136,8 +135,7 @@ internal sealed class CompletionService(ServedModels models, ServeOptions option
             var completion = stopIds.Contains(best)
                 ? new Completion(p, 0, [], [], "", FinishReason.Stop)
                 : new Completion(p, 0, [best], [logProb], cut >= 0 ? text[..cut] : text, cut >= 0 ? FinishReason.Stop : FinishReason.Length);
-            var labels = request.LogProbTokenIds ?? [.. Enumerable.Range(0, vocab)];
-            yield return new Sampled(completion, Alternatives([.. labels.Select(id => full[p][id])], labels, request));
+            yield return new Sampled(completion, Alternatives([.. alternatives.Select(id => full[p][id])], alternatives, request));
         }
     }
 

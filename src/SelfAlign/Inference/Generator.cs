@@ -130,13 +130,13 @@ public sealed class Generator(CausalLm model, Tokenizer tokenizer)
     {
         using var scope = torch.NewDisposeScope();
         var (input, attention) = LeftPadding.Pack(prompts);
-        return NativeTensor.Floats(model.Forward(input, attention, cache, LogitPositions.Last));
+        return NativeTensor.ToArray<float>(model.Forward(input, attention, cache, LogitPositions.Last));
     }
 
     float[] Step(int[] lastTokens, KvCache cache, float[] reuse)
     {
         using var scope = torch.NewDisposeScope();
         var input = torch.tensor(lastTokens.Select(t => (long)t).ToArray(), [lastTokens.Length, 1]);
-        return NativeTensor.Floats(model.Forward(input, null, cache, LogitPositions.Last), reuse);
+        return NativeTensor.ToArray(model.Forward(input, null, cache, LogitPositions.Last), reuse);
     }
 }

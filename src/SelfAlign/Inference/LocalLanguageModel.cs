@@ -87,8 +87,8 @@ public sealed class LocalLanguageModel(CausalLm model, Tokenizer tokenizer, Loca
     /// <summary>log_softmax over the vocabulary of logits [rows, vocab], read at <paramref name="labels"/>.</summary>
     static double[][] Gather(Tensor logits, Tensor labels)
     {
-        var picked = logits.log_softmax(-1).index_select(1, labels.to(logits.device)).to(ScalarType.Float64).cpu();
-        var flat = picked.data<double>().ToArray();
+        using var picked = logits.log_softmax(-1).index_select(1, labels.to(logits.device)).to(ScalarType.Float64);
+        var flat = NativeTensor.ToArray<double>(picked);
         int k = (int)labels.shape[0];
         return Enumerable.Range(0, (int)picked.shape[0]).Select(r => flat.AsSpan(r * k, k).ToArray()).ToArray();
     }

@@ -24,17 +24,18 @@ internal static unsafe class NativeTensor
     }
 
     /// <summary>
-    /// The elements of a float32 tensor as an array, copied in one block (TorchSharp's element
-    /// accessor copies one value at a time: about 9 ms for a batch of 32 vocabulary-sized rows).
+    /// The elements of a tensor as an array, copied in one block (TorchSharp's element accessor
+    /// copies one value at a time: about 9 ms for a batch of 32 vocabulary-sized float rows).
     /// </summary>
-    /// <param name="t">A float32 tensor.</param>
+    /// <param name="t">A float32 (float), float64 (double) or int64 (long) tensor.</param>
     /// <param name="reuse">An array to fill instead of a new one, used when its length fits.</param>
-    public static float[] Floats(Tensor t, float[]? reuse = null)
+    public static T[] ToArray<T>(Tensor t, T[]? reuse = null) where T : unmanaged
     {
-        if (t.dtype != ScalarType.Float32) throw new ArgumentException($"expected float32, got {t.dtype}", nameof(t));
+        var expected = default(T) switch { float => ScalarType.Float32, double => ScalarType.Float64, long => ScalarType.Int64, _ => (ScalarType?)null };
+        if (t.dtype != expected) throw new ArgumentException($"a {t.dtype} tensor does not hold {typeof(T).Name} elements", nameof(t));
         using var dense = t.device_type == DeviceType.CPU && t.is_contiguous() ? t.alias() : t.cpu().contiguous();
-        var values = reuse?.Length == dense.numel() ? reuse : new float[dense.numel()];
-        new ReadOnlySpan<float>(Pointer(dense), values.Length).CopyTo(values);
+        var values = reuse?.Length == dense.numel() ? reuse : new T[dense.numel()];
+        new ReadOnlySpan<T>(Pointer(dense), values.Length).CopyTo(values);
         return values;
     }
 
